@@ -1,0 +1,7 @@
+package switchboard.router;
+
+import org.apache.pekko.actor.typed.ActorRef;
+import switchboard.providers.ProviderActor;
+
+/** A running provider actor as the router sees it, in priority order. */
+public record ProviderHandle(String name, int priority, boolean fallbackOnly, ActorRef<ProviderActor.Command> ref) {}

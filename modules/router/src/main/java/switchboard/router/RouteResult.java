@@ -1,0 +1,39 @@
+package switchboard.router;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderResult;
+
+/** The one answer a routed chat request gets. */
+public sealed interface RouteResult {
+
+  /**
+   * A reply. {@code fellBackFrom} lists the failures of the providers tried before the one that
+   * answered, in order (empty when the first provider answered).
+   */
+  record Answered(ProviderResult.Success success, List<ProviderResult.Failure> fellBackFrom)
+      implements RouteResult {
+    public String text() {
+      return success.text();
+    }
+
+    public String provider() {
+      return success.provider();
+    }
+  }
+
+  /**
+   * No provider could answer. {@code kind} and {@code provider} name the last meaningful failure,
+   * and {@code message} is the one clear text to show the user (for out_of_credits:
+   * {@code Provider <name> returned 402: insufficient credits. Please top up your balance and try again.}).
+   */
+  record Failed(
+      OutcomeKind kind,
+      String provider,
+      String message,
+      Optional<Duration> retryAfter,
+      List<ProviderResult.Failure> attempts)
+      implements RouteResult {}
+}
