@@ -1,0 +1,274 @@
+package switchboard.supervision;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigUtil;
+import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import switchboard.providers.config.BreakerConfig;
+import switchboard.providers.config.ConfigReader;
+import switchboard.providers.config.ProviderConfig;
+import switchboard.providers.config.RetryConfig;
+import switchboard.router.RouterSettings;
+
+/**
+ * The whole gateway configuration, read and validated in one pass so that a broken file is reported
+ * completely (one line per problem) before anything starts, instead of failing on the first bad key
+ * at run time. The file is HOCON, merged over every module's {@code reference.conf}; {@code ${?VAR}}
+ * substitutions read the environment, which is how secrets get in without being written down.
+ *
+ * @param config        the resolved tree (user file over the references), for the actor system
+ * @param providers     every provider entry by priority, including those left out for lack of a key
+ * @param warnings      things worth telling the operator that do not stop the gateway
+ */
+public record GatewayConfig(
+    Path source,
+    Config config,
+    List<ProviderConfig> providers,
+    RetryConfig retry,
+    BreakerConfig breaker,
+    RouterSettings router,
+    Path dataDir,
+    Duration shutdownTimeout,
+    Alerts alerts,
+    ProviderLog providerLog,
+    List<String> warnings) {
+
+  public GatewayConfig {
+    providers = List.copyOf(providers);
+    warnings = List.copyOf(warnings);
+  }
+
+  /** Environment variable that overrides {@code switchboard.data-dir}. */
+  public static final String DATA_DIR_VARIABLE = "SWITCHBOARD_DATA_DIR";
+
+  /**
+   * {@code switchboard.alerts}: where alerts go.
+   *
+   * @param webhookUrl         each alert is POSTed here as JSON; empty = none
+   * @param telegramChatId     also sent to this Telegram chat; empty = none
+   * @param rateLimitedPerHour alert when more rate_limited answers than this come in an hour
+   */
+  public record Alerts(String webhookUrl, String telegramChatId, int rateLimitedPerHour) {}
+
+  /** {@code switchboard.provider-log}: one JSON line per provider call, at {@code level} or finer. */
+  public record ProviderLog(Path path, String level) {
+    public static final List<String> LEVELS = List.of("off", "error", "warn", "info", "debug");
+  }
+
+  /** A configuration that cannot be used; {@link #problems()} has one line per problem. */
+  public static final class Invalid extends Exception {
+    private final List<String> problems;
+
+    public Invalid(List<String> problems) {
+      super(String.join("\n", problems));
+      this.problems = List.copyOf(problems);
+    }
+
+    public List<String> problems() {
+      return problems;
+    }
+  }
+
+  /** The providers the gateway runs: simulated ones and real ones with at least one key. */
+  public List<ProviderConfig> usableProviders() {
+    return providers.stream().filter(ProviderConfig::usable).toList();
+  }
+
+  /** Loads {@code file} with the process environment, resolving relative paths from the working directory. */
+  public static GatewayConfig load(Path file) throws Invalid {
+    return load(file, System.getenv(), Path.of("").toAbsolutePath());
+  }
+
+  /**
+   * Loads {@code file}, taking substitutions from {@code env} only (so tests can set variables) and
+   * resolving relative paths ({@code data-dir}, {@code provider-log.path}) from {@code workingDir}.
+   */
+  public static GatewayConfig load(Path file, Map<String, String> env, Path workingDir) throws Invalid {
+    if (!Files.isRegularFile(file)) {
+      throw new Invalid(List.of(file + ": config file not found"));
+    }
+    Config user;
+    try {
+      user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+    } catch (ConfigException e) {
+      throw new Invalid(List.of(located(e)));
+    }
+    Config environment = ConfigValueFactory.fromMap(env).toConfig();
+    Config reference = ConfigFactory.defaultReferenceUnresolved();
+    Config resolved;
+    Config known;
+    try {
+      resolved = withoutEnvironment(
+          user.withFallback(reference).withFallback(environment).resolve(ConfigResolveOptions.noSystem()),
+          env.keySet(), user);
+      known = reference.withFallback(environment).resolve(ConfigResolveOptions.noSystem());
+    } catch (ConfigException e) {
+      throw new Invalid(redacted(List.of(located(e)), env));
+    }
+    try {
+      return read(file, user, resolved, known, env, workingDir);
+    } catch (Invalid e) {
+      throw new Invalid(redacted(e.problems(), env));
+    }
+  }
+
+  /**
+   * A problem line shows the value as written, which may have come from a secret's variable (e.g.
+   * a key substituted into the wrong field): such values are masked.
+   */
+  private static List<String> redacted(List<String> problems, Map<String, String> env) {
+    List<String> secrets =
+        env.entrySet().stream()
+            .filter(e -> SECRET_NAME.matcher(e.getKey()).find() && e.getValue().length() >= 6)
+            .map(Map.Entry::getValue)
+            .toList();
+    return problems.stream()
+        .map(line -> {
+          String out = line;
+          for (String secret : secrets) {
+            // long values are shown cut short: mask whatever prefix of the secret appears
+            for (int end = secret.length(); end >= 6; end--) {
+              if (out.contains(secret.substring(0, end))) {
+                out = out.replace(secret.substring(0, end), "<secret>");
+                break;
+              }
+            }
+          }
+          return out;
+        })
+        .toList();
+  }
+
+  private static final java.util.regex.Pattern SECRET_NAME =
+      java.util.regex.Pattern.compile("(?i)(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)");
+
+  private static GatewayConfig read(
+      Path file, Config user, Config resolved, Config known, Map<String, String> env, Path workingDir)
+      throws Invalid {
+    List<String> problems = new ArrayList<>();
+    for (String key : user.root().keySet()) {
+      if (!known.root().containsKey(key)) {
+        problems.add(key + ": is not a known key" + UnknownKeys.hint(key, Set.of("switchboard", "pekko")));
+      }
+    }
+    if (resolved.root().get("switchboard").valueType() != ConfigValueType.OBJECT) {
+      problems.add("switchboard: is not an object (expected switchboard { ... })");
+      throw new Invalid(problems);
+    }
+    problems.addAll(
+        UnknownKeys.find(
+            (ConfigObject) resolved.root().get("switchboard"), (ConfigObject) known.root().get("switchboard")));
+
+    ConfigReader r = ConfigReader.of(resolved.getConfig("switchboard"), "switchboard");
+    List<ProviderConfig> providers = ProviderConfig.readAll(r);
+    RetryConfig retry = RetryConfig.read(r);
+    BreakerConfig breaker = BreakerConfig.read(r);
+    RouterSettings router = RouterSettings.read(r);
+    Path dataDir = workingDir.resolve(dataDir(r, env));
+    Duration shutdownTimeout = positive(r, "shutdown-timeout", Duration.ofSeconds(10));
+    Alerts alerts = alerts(r.section("alerts"));
+    ProviderLog providerLog = providerLog(r.section("provider-log"), workingDir);
+
+    List<String> warnings = new ArrayList<>();
+    for (ProviderConfig provider : providers) {
+      if (!provider.usable()) {
+        warnings.add("provider " + provider.name() + " is left out: it has no api-keys (is its key variable set?)");
+      }
+    }
+    if (providers.stream().noneMatch(ProviderConfig::usable)) {
+      problems.add(
+          "switchboard.providers: "
+              + (providers.isEmpty() ? "is empty" : "has no usable provider")
+              + " (expected at least one simulated provider or one with api-keys)");
+    }
+    problems.addAll(r.problems());
+    if (!problems.isEmpty()) {
+      throw new Invalid(problems);
+    }
+    return new GatewayConfig(
+        file, resolved, providers, retry, breaker, router, dataDir, shutdownTimeout, alerts, providerLog,
+        warnings);
+  }
+
+  private static String dataDir(ConfigReader r, Map<String, String> env) {
+    String fromEnv = env.getOrDefault(DATA_DIR_VARIABLE, "");
+    if (!fromEnv.isBlank()) {
+      return fromEnv;
+    }
+    String dir = r.string("data-dir", "data");
+    if (dir.isBlank()) {
+      r.problem("data-dir", "\"\" is not a directory (expected a path like \"data\")");
+      return "data";
+    }
+    return dir;
+  }
+
+  private static Duration positive(ConfigReader r, String key, Duration fallback) {
+    Duration value = r.duration(key, fallback);
+    if (value.isZero() || value.isNegative()) {
+      r.problem(key, value + " is not allowed (expected a positive duration)");
+      return fallback;
+    }
+    return value;
+  }
+
+  private static Alerts alerts(ConfigReader r) {
+    String webhook = r.string("webhook-url", "");
+    if (!webhook.isEmpty() && !(webhook.startsWith("http://") || webhook.startsWith("https://"))) {
+      r.problem("webhook-url", "\"" + webhook + "\" is not a URL (expected http://... or https://..., or \"\")");
+      webhook = "";
+    }
+    return new Alerts(webhook, r.string("telegram-chat-id", ""), r.atLeast("rate-limited-per-hour", 5, 0));
+  }
+
+  private static ProviderLog providerLog(ConfigReader r, Path workingDir) {
+    String path = r.string("path", "logs/provider.log");
+    if (path.isBlank()) {
+      r.problem("path", "\"\" is not a file path (expected a path like \"logs/provider.log\")");
+      path = "logs/provider.log";
+    }
+    return new ProviderLog(workingDir.resolve(path), r.oneOf("level", "info", ProviderLog.LEVELS));
+  }
+
+  /** The environment was only a source for substitutions: it does not belong in the tree. */
+  private static Config withoutEnvironment(Config resolved, Set<String> variables, Config user) {
+    Config out = resolved;
+    for (String variable : variables) {
+      if (!user.root().containsKey(variable) && out.root().containsKey(variable)) {
+        out = out.withoutPath(ConfigUtil.joinPath(variable));
+      }
+    }
+    return out;
+  }
+
+  /** One line, {@code file:line: what}, for a parse or resolve error. */
+  static String located(ConfigException e) {
+    String message = e.getMessage();
+    ConfigOrigin origin = e.origin();
+    if (origin == null) {
+      return message;
+    }
+    String description = origin.description();
+    if (message.startsWith(description + ": ")) {
+      message = message.substring(description.length() + 2);
+    }
+    String where = origin.filename() != null ? origin.filename() : description;
+    if (origin.lineNumber() >= 0 && origin.filename() != null) {
+      where += ":" + origin.lineNumber();
+    }
+    return where + ": " + message;
+  }
+}
