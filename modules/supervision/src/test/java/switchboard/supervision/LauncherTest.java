@@ -1,0 +1,100 @@
+package switchboard.supervision;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs the real {@code bin/switchboard} script as a process, from another directory and through a
+ * symlink. It is given a copy of the project layout whose jar only points at the test class path,
+ * so no nested Maven build runs.
+ */
+class LauncherTest {
+
+  @TempDir Path tmp;
+  Path home;
+  Path work;
+  Path link;
+
+  record Result(int code, String out, String err) {}
+
+  @BeforeEach
+  void layout() throws IOException {
+    home = tmp.resolve("home");
+    work = Files.createDirectories(tmp.resolve("work"));
+    Files.createDirectories(home.resolve("bin"));
+    Files.createDirectories(home.resolve("config"));
+    Path launcher = home.resolve("bin/switchboard");
+    Files.copy(Projects.root().resolve("bin/switchboard"), launcher, StandardCopyOption.COPY_ATTRIBUTES);
+    assertTrue(launcher.toFile().setExecutable(true));
+    Files.copy(Projects.root().resolve("config/gateway.conf"), home.resolve("config/gateway.conf"));
+    Path jar = Files.createDirectories(home.resolve("modules/supervision/target")).resolve("switchboard.jar");
+    writeClassPathJar(jar);
+    link = Files.createDirectories(tmp.resolve("elsewhere")).resolve("sb");
+    Files.createSymbolicLink(link, launcher);
+  }
+
+  private static void writeClassPathJar(Path jar) throws IOException {
+    List<String> entries = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+      entries.add(Path.of(entry).toUri().toString());
+    }
+    Manifest manifest = new Manifest();
+    manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+    manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, Main.class.getName());
+    manifest.getMainAttributes().put(Attributes.Name.CLASS_PATH, String.join(" ", entries));
+    try (OutputStream out = Files.newOutputStream(jar); JarOutputStream ignored = new JarOutputStream(out, manifest)) {
+      // a manifest-only jar
+    }
+  }
+
+  private Result run(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(link.toString()));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).directory(work.toFile()).start();
+    process.getOutputStream().close();
+    assertTrue(process.waitFor(60, TimeUnit.SECONDS), "launcher did not finish");
+    return new Result(
+        process.exitValue(),
+        new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
+        new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void findsTheDefaultConfigFromAnyDirectoryThroughASymlink() throws Exception {
+    Result result = run("config", "check");
+    assertEquals(0, result.code(), result.err());
+    assertEquals("ok\n", result.out());
+  }
+
+  @Test
+  void aBrokenConfigGivenRelativeToTheCallersDirectoryExits2WithOneLinePerProblem() throws Exception {
+    Files.writeString(work.resolve("broken.conf"),
+        "switchboard {\n  providers = [{ name = \"s\", kind = \"simulated\" }]\n"
+            + "  retry.max-retries = -1\n  shutdown-timout = 5s\n}\n");
+    Result result = run("config", "check", "--config", "broken.conf");
+    assertEquals(2, result.code(), result.err());
+    assertEquals(
+        List.of(
+            "switchboard.shutdown-timout: is not a known key (did you mean shutdown-timeout?)",
+            "switchboard.retry.max-retries: -1 is too small (expected at least 0)"),
+        result.out().lines().toList());
+    assertTrue(!result.err().contains("Exception"), result.err());
+  }
+}
