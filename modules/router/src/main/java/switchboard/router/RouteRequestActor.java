@@ -82,7 +82,7 @@ final class RouteRequestActor extends AbstractBehavior<RouteRequestActor.Message
 
   private Behavior<Message> onFailure(ProviderResult.Failure failure) {
     failures.add(failure);
-    if (!settings.fallbackOn().contains(failure.kind())) {
+    if (!movesOn(failure)) {
       return finish(failed(failure));
     }
     if (current + 1 >= order.size()) {
@@ -105,6 +105,17 @@ final class RouteRequestActor extends AbstractBehavior<RouteRequestActor.Message
             ErrorTexts.timedOut(asking, settings.requestTimeout()),
             Optional.empty(),
             List.copyOf(failures)));
+  }
+
+  /**
+   * A failure moves the message on to the next provider when its kind is listed in
+   * {@code fallback.on}, or when the provider made no call at all: an open breaker (or a full
+   * throttle queue) means the provider is not eligible now, whatever kind opened it, so an
+   * {@code auth_failed} primary ends the one message that met the refusal and later messages are
+   * served by the next provider until an operator fixes the key.
+   */
+  private boolean movesOn(ProviderResult.Failure failure) {
+    return failure.calls() == 0 || settings.fallbackOn().contains(failure.kind());
   }
 
   private void askNext() {

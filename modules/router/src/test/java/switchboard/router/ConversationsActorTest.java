@@ -102,7 +102,10 @@ class ConversationsActorTest {
     assertEquals("echo:quick", reply(conversations, "b", "quick"));
 
     slowProbe.expectMessageClass(RouteResult.class, WAIT);
-    assertEquals(List.of("recv:hold on", "recv:quick", "reply:quick", "reply:hold on"), router.log);
+    // the two conversations send independently; what matters is that b's reply did not wait for a's
+    List<String> log = router.log;
+    assertTrue(log.indexOf("reply:quick") < log.indexOf("reply:hold on"), log.toString());
+    assertTrue(log.contains("recv:hold on"), log.toString());
   }
 
   @Test

@@ -98,6 +98,21 @@ class RouterActorTest {
   }
 
   @Test
+  void aProviderWhoseBreakerIsOpenForAuthFailedIsSkippedForLaterMessages() {
+    StubProvider primary = StubProvider.spawn(kit, "primary", call -> call == 1
+        ? failure("primary", OutcomeKind.AUTH_FAILED, 401, "invalid x-api-key")
+        : refusal("primary", OutcomeKind.AUTH_FAILED));
+    StubProvider backup = StubProvider.spawn(kit, "backup", call -> success("backup", "hello"));
+    ActorRef<RouterActor.Command> router =
+        kit.spawn(RouterActor.create(List.of(primary.handle(1), backup.handle(2)), RouterSettings.DEFAULT));
+
+    assertEquals(OutcomeKind.AUTH_FAILED, assertInstanceOf(RouteResult.Failed.class, route(router)).kind());
+    assertEquals(0, backup.calls.get());
+    assertEquals("backup", assertInstanceOf(RouteResult.Answered.class, route(router)).provider());
+    assertEquals(1, backup.calls.get());
+  }
+
+  @Test
   void authFailedIsFallenBackWhenConfigured() {
     StubProvider primary = StubProvider.spawn(kit, "primary", call -> failure("primary", OutcomeKind.AUTH_FAILED, 401, "bad key"));
     StubProvider backup = StubProvider.spawn(kit, "backup", call -> success("backup", "hello"));
