@@ -26,7 +26,7 @@ public final class ProviderCallLogSetup {
 
   /**
    * Attaches the rolling file appender (replacing one attached before). Returns a handle that detaches
-   * and closes it again, e.g. on shutdown or in tests. Without Logback as the SLF4J backend it only
+   * and closes it and restores the logger's level and additivity, e.g. on shutdown or in tests. Without Logback as the SLF4J backend it only
    * warns: the log is an aid, not a reason to refuse to start.
    */
   public static AutoCloseable attach(ProviderLogConfig config) {
@@ -36,9 +36,19 @@ public final class ProviderCallLogSetup {
       return () -> {};
     }
     Logger logger = context.getLogger(ProviderCallLog.LOGGER_NAME);
+    Level previousLevel = logger.getLevel();
+    boolean previousAdditive = logger.isAdditive();
+    AutoCloseable restore = () -> {
+      detach(logger);
+      logger.setLevel(previousLevel);
+      logger.setAdditive(previousAdditive);
+    };
     logger.setAdditive(false);
     logger.setLevel(Level.toLevel(config.level(), Level.INFO));
     detach(logger);
+    if (logger.getLevel() == Level.OFF) {
+      return restore;
+    }
 
     String file = config.path().toAbsolutePath().normalize().toString();
     RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
@@ -64,7 +74,7 @@ public final class ProviderCallLogSetup {
     appender.setEncoder(encoder);
     appender.start();
     logger.addAppender(appender);
-    return () -> detach(logger);
+    return restore;
   }
 
   private static void detach(Logger logger) {

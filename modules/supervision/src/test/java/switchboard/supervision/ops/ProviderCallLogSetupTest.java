@@ -48,7 +48,8 @@ class ProviderCallLogSetupTest {
     ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> console = new ch.qos.logback.core.read.ListAppender<>();
     console.start();
     root.addAppender(console);
-    try (AutoCloseable attached = ProviderCallLogSetup.attach(ProviderLogConfig.read(reader))) {
+    AutoCloseable attached = ProviderCallLogSetup.attach(ProviderLogConfig.read(reader));
+    try {
       ProviderCallLog log = new ProviderCallLog();
       Instant t = Instant.parse("2025-03-01T10:00:00Z");
       log.call(new ProviderEvents.CallRecord(t, "primary", alias, provider.model(), "telegram:42", 1, 402,
@@ -59,6 +60,7 @@ class ProviderCallLogSetupTest {
           OutcomeKind.OK, Duration.ofMillis(420), new Usage(10, 20), 0.0001, Map.of()));
       log.retryScheduled("primary", OutcomeKind.UNAVAILABLE, Duration.ofSeconds(1));
     } finally {
+      attached.close();
       root.detachAppender(console);
     }
 
@@ -83,5 +85,18 @@ class ProviderCallLogSetupTest {
       }
     }
     assertTrue(console.list.stream().noneMatch(e -> e.getLoggerName().equals(ProviderCallLog.LOGGER_NAME)));
+  }
+
+  @Test
+  void levelOffWritesNothing(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("provider.log");
+    AutoCloseable attached = ProviderCallLogSetup.attach(new ProviderLogConfig(file, "off"));
+    try {
+      new ProviderCallLog().breakerChanged(new ProviderEvents.BreakerChange(Instant.now(), "primary", Optional.empty(),
+          BreakerState.CLOSED, BreakerState.OPEN, Optional.of(OutcomeKind.UNAVAILABLE), Optional.empty(), ""));
+    } finally {
+      attached.close();
+    }
+    assertFalse(Files.exists(file));
   }
 }
