@@ -183,11 +183,23 @@ final class HttpApi {
     }));
   }
 
+  /**
+   * The whole body, or a failure: a declared Content-Length over the limit fails at once, a chunked body
+   * fails with {@link EntityStreamSizeException} as soon as it passes the limit.
+   */
   private CompletionStage<byte[]> readBody(RequestEntity entity) {
-    return entity
-        .withSizeLimit(config.maxBodySize())
-        .toStrict(BODY_TIMEOUT.toMillis(), config.maxBodySize(), system)
-        .thenApply(strict -> strict.getData().toArray());
+    if (entity.getContentLengthOption().orElse(0L) > config.maxBodySize()) {
+      return CompletableFuture.failedFuture(
+          new EntityStreamSizeException(config.maxBodySize(), scala.Option.apply(entity.getContentLengthOption().getAsLong())));
+    }
+    try {
+      return entity
+          .withSizeLimit(config.maxBodySize())
+          .toStrict(BODY_TIMEOUT.toMillis(), system)
+          .thenApply(strict -> strict.getData().toArray());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private CompletionStage<Reply> chatCompletion(byte[] body) {
