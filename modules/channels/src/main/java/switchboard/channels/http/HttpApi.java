@@ -83,6 +83,7 @@ final class HttpApi {
   private static final ContentType PROMETHEUS_TEXT =
       ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
   private static final ContentType HTML = ContentTypes.TEXT_HTML_UTF8;
+  private static final ContentType EVENT_STREAM = ContentTypes.parse("text/event-stream");
   private static final String INDEX_RESOURCE = "/switchboard/status/index.html";
   private static final String FALLBACK_INDEX =
       "<!doctype html><html><head><meta charset=\"utf-8\"><title>Switchboard</title></head>"
@@ -204,16 +205,27 @@ final class HttpApi {
 
   private CompletionStage<Reply> chatCompletion(byte[] body) {
     OpenAiCodec.ChatCall call = OpenAiCodec.parseChat(body, "http:chat-completions");
-    if (call.stream()) {
-      throw new InvalidRequest("stream: streaming is not supported (send \"stream\": false or leave it out)");
-    }
     return admitted(
         () -> AskPattern.<RouterActor.Command, RouteResult>ask(
             router, replyTo -> new RouterActor.Route(call.request(), replyTo), askTimeout, system.scheduler()),
-        answered -> reply(
-            StatusCodes.OK,
-            OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()),
-            providerHeader(answered.provider())));
+        answered -> call.stream() ? eventStream(answered, call.streamUsage()) : completion(answered));
+  }
+
+  private static Reply completion(RouteResult.Answered answered) {
+    return reply(
+        StatusCodes.OK,
+        OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()),
+        providerHeader(answered.provider()));
+  }
+
+  /** {@code stream: true}: the answer as server-sent events, once it is complete; errors stay JSON. */
+  private static Reply eventStream(RouteResult.Answered answered, boolean withUsage) {
+    String events = OpenAiCodec.streamed(answered.success(), Instant.now().getEpochSecond(), withUsage);
+    HttpResponse response = HttpResponse.create()
+        .addHeaders(providerHeader(answered.provider()))
+        .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+        .withEntity(HttpEntities.create(EVENT_STREAM, events.getBytes(StandardCharsets.UTF_8)));
+    return new Reply(response, "ok");
   }
 
   private CompletionStage<Reply> conversationMessage(String id, byte[] body) {

@@ -27,8 +27,12 @@ final class OpenAiCodec {
   static final ObjectMapper JSON =
       new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-  /** A parsed {@code POST /v1/chat/completions} body. {@code model} is what the caller asked for. */
-  record ChatCall(ChatRequest request, Optional<String> model, boolean stream) {}
+  /**
+   * A parsed {@code POST /v1/chat/completions} body. {@code model} is what the caller asked for;
+   * {@code stream} asks for server-sent events, {@code streamUsage} for a final usage chunk
+   * ({@code stream_options.include_usage}).
+   */
+  record ChatCall(ChatRequest request, Optional<String> model, boolean stream, boolean streamUsage) {}
 
   private OpenAiCodec() {}
 
@@ -65,7 +69,9 @@ final class OpenAiCodec {
         .or(() -> optionalPositiveInt(root, "max_tokens"));
     Optional<Double> temperature = optionalTemperature(root);
     boolean stream = optionalBoolean(root, "stream");
-    return new ChatCall(new ChatRequest(messages, maxTokens, temperature, origin), model, stream);
+    JsonNode streamOptions = root.path("stream_options");
+    boolean streamUsage = streamOptions.isObject() && optionalBoolean((ObjectNode) streamOptions, "include_usage");
+    return new ChatCall(new ChatRequest(messages, maxTokens, temperature, origin), model, stream, streamUsage);
   }
 
   /** The text of a {@code POST /api/conversations/{id}/messages} body {@code {"text": "..."}}. */
@@ -101,6 +107,48 @@ final class OpenAiCodec {
     usage.put("prompt_tokens", success.usage().inputTokens());
     usage.put("completion_tokens", success.usage().outputTokens());
     usage.put("total_tokens", success.usage().total());
+    return out;
+  }
+
+  /**
+   * The same answer as server-sent events in OpenAI's {@code chat.completion.chunk} form: the whole
+   * reply in one delta (the router answers whole replies), then the finish chunk, the usage chunk when
+   * asked for, and {@code [DONE]}.
+   */
+  static String streamed(ProviderResult.Success success, long createdEpochSeconds, boolean withUsage) {
+    String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+    ObjectNode content = chunk(id, success, createdEpochSeconds);
+    ObjectNode delta = content.putArray("choices").addObject();
+    delta.put("index", 0);
+    delta.putObject("delta").put("role", "assistant").put("content", success.text());
+    delta.putNull("finish_reason");
+    ObjectNode finish = chunk(id, success, createdEpochSeconds);
+    ObjectNode stop = finish.putArray("choices").addObject();
+    stop.put("index", 0);
+    stop.putObject("delta");
+    stop.put("finish_reason", "stop");
+    StringBuilder out = new StringBuilder();
+    out.append("data: ").append(content).append("\n\n");
+    out.append("data: ").append(finish).append("\n\n");
+    if (withUsage) {
+      ObjectNode usage = chunk(id, success, createdEpochSeconds);
+      usage.putArray("choices");
+      usage.putObject("usage")
+          .put("prompt_tokens", success.usage().inputTokens())
+          .put("completion_tokens", success.usage().outputTokens())
+          .put("total_tokens", success.usage().total());
+      out.append("data: ").append(usage).append("\n\n");
+    }
+    out.append("data: [DONE]\n\n");
+    return out.toString();
+  }
+
+  private static ObjectNode chunk(String id, ProviderResult.Success success, long createdEpochSeconds) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("id", id);
+    out.put("object", "chat.completion.chunk");
+    out.put("created", createdEpochSeconds);
+    out.put("model", success.model());
     return out;
   }
 

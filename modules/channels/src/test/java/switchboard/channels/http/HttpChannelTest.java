@@ -188,6 +188,36 @@ class HttpChannelTest {
   }
 
   @Test
+  void streamTrueAnswersServerSentEventsInOpenAiChunkShape() throws Exception {
+    Running gw = start(Stubs.router(r -> Stubs.answered("backup", "gpt-4o-mini", "Hi!"), List.of()));
+    HttpResponse<String> response = post(gw.uri("/v1/chat/completions"),
+        "{\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}");
+    assertEquals(200, response.statusCode(), response.body());
+    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
+    assertEquals("backup", response.headers().firstValue("X-Switchboard-Provider").orElseThrow());
+    List<String> events = java.util.Arrays.stream(response.body().split("\n\n"))
+        .map(e -> e.substring("data: ".length())).toList();
+    assertEquals(4, events.size(), response.body());
+    JsonNode first = JSON.readTree(events.get(0));
+    assertEquals("chat.completion.chunk", first.get("object").asText());
+    assertEquals("gpt-4o-mini", first.get("model").asText());
+    assertEquals("Hi!", first.get("choices").get(0).get("delta").get("content").asText());
+    assertEquals("stop", JSON.readTree(events.get(1)).get("choices").get(0).get("finish_reason").asText());
+    assertEquals(18, JSON.readTree(events.get(2)).get("usage").get("total_tokens").asInt());
+    assertEquals("[DONE]", events.get(3));
+  }
+
+  @Test
+  void streamTrueFailuresStayJsonErrors() throws Exception {
+    Running gw = start(Stubs.router(
+        r -> Stubs.failed(OutcomeKind.OUT_OF_CREDITS, "primary", OUT_OF_CREDITS_TEXT, Optional.empty()), List.of()));
+    HttpResponse<String> response = post(gw.uri("/v1/chat/completions"),
+        "{\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}");
+    assertEquals(OUT_OF_CREDITS_TEXT, assertError(response, 402, "out_of_credits"));
+  }
+
+  @Test
   void outOfCreditsIs402WithTheExactText() throws Exception {
     Running gw = start(Stubs.router(
         r -> Stubs.failed(OutcomeKind.OUT_OF_CREDITS, "primary", OUT_OF_CREDITS_TEXT, Optional.empty()), List.of()));
@@ -263,8 +293,8 @@ class HttpChannelTest {
         .contains("messages[0].role"));
     assertTrue(assertError(post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":\"9\"}"),
         400, "invalid_request").contains("max_tokens"));
-    assertTrue(assertError(post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":true}"),
-        400, "invalid_request").contains("streaming is not supported"));
+    assertTrue(assertError(post(chat, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":\"yes\"}"),
+        400, "invalid_request").contains("stream"));
     URI conversation = gw.uri("/api/conversations/c/messages");
     assertTrue(assertError(post(conversation, "{}"), 400, "invalid_request").contains("text"));
     assertTrue(assertError(post(conversation, "{\"text\":3}"), 400, "invalid_request").contains("text"));
