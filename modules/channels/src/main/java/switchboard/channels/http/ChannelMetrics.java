@@ -50,15 +50,20 @@ final class ChannelMetrics {
             .register(registry);
   }
 
-  /** One answered request: {@code outcome} is {@code ok} or the error type. */
+  /** One answered message: {@code outcome} is {@code ok} or the error type. */
   void request(String outcome, long startNanos) {
+    count(outcome);
+    latency.record(Duration.ofNanos(System.nanoTime() - startNanos));
+  }
+
+  /** A request refused before it became a message (e.g. {@code unauthorized}): counted, not timed. */
+  void count(String outcome) {
     Counter.builder("switchboard.requests")
         .description("Requests answered by the channel, by outcome (ok or the error type)")
         .tag("channel", channel)
         .tag("outcome", outcome)
         .register(registry)
         .increment();
-    latency.record(Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
   void busy() {

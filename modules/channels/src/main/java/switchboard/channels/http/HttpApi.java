@@ -155,7 +155,7 @@ final class HttpApi {
     return concat(
         path("health", () -> get(() -> json(StatusCodes.OK, health()))),
         path("metrics", () -> get(this::metricsText)),
-        pathEndOrSingleSlash(() -> get(() -> complete(HttpResponse.create().withEntity(HttpEntities.create(HTML, indexPage))))),
+        pathEndOrSingleSlash(() -> get(() -> complete(HttpEntities.create(HTML, indexPage)))),
         pathPrefix("v1", () -> authorized(() ->
             path(segment("chat").slash("completions"), () -> post(() -> message(this::chatCompletion))))),
         pathPrefix("api", () -> authorized(() -> concat(
@@ -186,21 +186,30 @@ final class HttpApi {
 
   /**
    * The whole body, or a failure: a declared Content-Length over the limit fails at once, a chunked body
-   * fails with {@link EntityStreamSizeException} as soon as it passes the limit.
+   * with {@link EntityStreamSizeException} as soon as it passes the limit; any other read failure (a
+   * client too slow to send its body, a broken connection) is the caller's {@link InvalidRequest}.
    */
   private CompletionStage<byte[]> readBody(RequestEntity entity) {
-    if (entity.getContentLengthOption().orElse(0L) > config.maxBodySize()) {
+    long declared = entity.getContentLengthOption().orElse(0L);
+    if (declared > config.maxBodySize()) {
       return CompletableFuture.failedFuture(
-          new EntityStreamSizeException(config.maxBodySize(), scala.Option.apply(entity.getContentLengthOption().getAsLong())));
+          new EntityStreamSizeException(config.maxBodySize(), scala.Option.apply(declared)));
     }
+    CompletionStage<HttpEntity.Strict> strict;
     try {
-      return entity
-          .withSizeLimit(config.maxBodySize())
-          .toStrict(BODY_TIMEOUT.toMillis(), system)
-          .thenApply(strict -> strict.getData().toArray());
+      strict = entity.withSizeLimit(config.maxBodySize()).toStrict(BODY_TIMEOUT.toMillis(), system);
     } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
+      strict = CompletableFuture.failedFuture(e);
     }
+    return strict.handle((body, failure) -> {
+      if (failure == null) {
+        return body.getData().toArray();
+      }
+      Throwable cause = unwrap(failure);
+      throw cause instanceof EntityStreamSizeException tooLarge
+          ? tooLarge
+          : new InvalidRequest("the request body could not be read: " + cause.getMessage());
+    });
   }
 
   private CompletionStage<Reply> chatCompletion(byte[] body) {
@@ -306,7 +315,7 @@ final class HttpApi {
   }
 
   private Reply tooLarge() {
-    return error(StatusCodes.PAYLOAD_TOO_LARGE, "too_large",
+    return error(StatusCodes.CONTENT_TOO_LARGE, "too_large",
         "The request body is larger than the limit of " + config.maxBodySize() + " bytes.",
         Optional.empty(), List.of());
   }
@@ -437,7 +446,7 @@ final class HttpApi {
       if (header.map(this::bearerMatches).orElse(false)) {
         return inner.get();
       }
-      metrics.request("unauthorized", System.nanoTime());
+      metrics.count("unauthorized");
       String message = header.isEmpty()
           ? "Missing Authorization: Bearer <token> header."
           : "The bearer token is not valid.";
