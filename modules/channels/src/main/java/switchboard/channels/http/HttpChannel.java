@@ -25,6 +25,7 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouterActor;
+import switchboard.router.RouterSettings;
 
 /**
  * The HTTP channel: binds the Pekko HTTP server of the API (OpenAI-compatible chat completions,
@@ -79,14 +80,14 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   /** Read by the routes on Pekko HTTP's threads for {@code /api/status}. */
   private volatile String state = "binding";
 
-  /** Like the full {@code create} with the default request timeout (120s). */
+  /** Like the full {@code create} with the default {@code request-timeout} ({@link RouterSettings#DEFAULT}). */
   public static Behavior<Command> create(
       HttpChannelConfig config,
       ActorRef<RouterActor.Command> router,
       ActorRef<ConversationsActor.Command> conversations,
       List<ChannelStatusProbe> otherChannels,
       PrometheusMeterRegistry metrics) {
-    return create(config, router, conversations, otherChannels, metrics, Duration.ofSeconds(120));
+    return create(config, router, conversations, otherChannels, metrics, RouterSettings.DEFAULT.requestTimeout());
   }
 
   /**
