@@ -1,14 +1,36 @@
 package switchboard.router;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * PROTOCOL PLACEHOLDER - the behaviour is being written (issue 3). Spawns one conversation actor per
- * conversation id ({@code channel:conversation}, e.g. {@code telegram:12345} or {@code http:abc}) on
- * demand and forwards each message to it; the conversation keeps its recent history and answers its
- * messages in arrival order.
+ * Spawns one {@link ConversationActor} per conversation id ({@code channel:conversation}, e.g.
+ * {@code telegram:12345} or {@code http:abc}) on demand and forwards each message to it; the
+ * conversation keeps its recent history and answers its messages in arrival order.
+ *
+ * <p>A crashing conversation is restarted with backoff (a bounded number of times in a row) without
+ * touching the others. An idle conversation asks to be stopped; messages for it that arrive while it
+ * stops are held and handed to its successor, so none is lost at the idle edge. This is the part that
+ * Cluster Sharding will replace when conversations are spread over nodes.
  */
-public final class ConversationsActor {
+public final class ConversationsActor extends AbstractBehavior<ConversationsActor.Command> {
+
+  static final Duration MIN_BACKOFF = Duration.ofMillis(100);
+  static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
+  static final int MAX_RESTARTS = 10;
 
   public sealed interface Command {}
 
@@ -19,10 +41,128 @@ public final class ConversationsActor {
   /** Forget the history of {@code conversationId} (Telegram's /new); {@code replyTo} hears when done. */
   public record Reset(String conversationId, ActorRef<Done> replyTo) implements Command {}
 
+  /** Make conversation {@code conversationId} throw, to exercise supervision (tests, chaos drills). */
+  public record Crash(String conversationId) implements Command {}
+
+  /** Reply with the ids of the conversations currently alive (for status, metrics and tests). */
+  public record GetActive(ActorRef<Set<String>> replyTo) implements Command {}
+
   /** The acknowledgement of a {@link Reset}. */
   public enum Done {
     INSTANCE
   }
 
-  private ConversationsActor() {}
+  private record IdleReported(ConversationActor.Idle idle) implements Command {}
+
+  private record ConversationStopped(String conversationId, ActorRef<ConversationActor.Command> ref)
+      implements Command {}
+
+  private final ActorRef<RouterActor.Command> router;
+  private final ConversationSettings settings;
+  private final ActorRef<ConversationActor.Idle> idleAdapter;
+  private final Map<String, ActorRef<ConversationActor.Command>> live = new HashMap<>();
+  /** Messages for conversations that are stopping, handed to a fresh one once the old one is gone. */
+  private final Map<String, List<ConversationActor.Command>> held = new HashMap<>();
+
+  public static Behavior<Command> create(ActorRef<RouterActor.Command> router, ConversationSettings settings) {
+    return Behaviors.setup(context -> new ConversationsActor(context, router, settings));
+  }
+
+  private ConversationsActor(
+      ActorContext<Command> context, ActorRef<RouterActor.Command> router, ConversationSettings settings) {
+    super(context);
+    this.router = router;
+    this.settings = settings;
+    this.idleAdapter = context.messageAdapter(ConversationActor.Idle.class, IdleReported::new);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(UserMessage.class, this::onUserMessage)
+        .onMessage(Reset.class, this::onReset)
+        .onMessage(Crash.class, this::onCrash)
+        .onMessage(GetActive.class, this::onGetActive)
+        .onMessage(IdleReported.class, this::onIdleReported)
+        .onMessage(ConversationStopped.class, this::onConversationStopped)
+        .build();
+  }
+
+  private Behavior<Command> onUserMessage(UserMessage message) {
+    deliver(message.conversationId(), new ConversationActor.Message(message.text(), message.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onReset(Reset reset) {
+    if (live.containsKey(reset.conversationId()) || held.containsKey(reset.conversationId())) {
+      deliver(reset.conversationId(), new ConversationActor.Reset(reset.replyTo()));
+    } else {
+      reset.replyTo().tell(Done.INSTANCE);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onCrash(Crash crash) {
+    deliver(crash.conversationId(), ConversationActor.Crash.INSTANCE);
+    return this;
+  }
+
+  private Behavior<Command> onGetActive(GetActive request) {
+    request.replyTo().tell(Set.copyOf(live.keySet()));
+    return this;
+  }
+
+  private Behavior<Command> onIdleReported(IdleReported reported) {
+    String id = reported.idle().conversationId();
+    if (live.get(id) == null || !live.get(id).equals(reported.idle().conversation())) {
+      return this;
+    }
+    live.remove(id);
+    held.put(id, new ArrayList<>());
+    reported.idle().conversation().tell(ConversationActor.Stop.INSTANCE);
+    return this;
+  }
+
+  private Behavior<Command> onConversationStopped(ConversationStopped stopped) {
+    String id = stopped.conversationId();
+    if (stopped.ref().equals(live.get(id))) {
+      live.remove(id);
+      getContext().getLog().warn("conversation {} stopped after repeated failures", id);
+    }
+    List<ConversationActor.Command> waiting = held.remove(id);
+    if (waiting != null && !waiting.isEmpty()) {
+      ActorRef<ConversationActor.Command> successor = conversation(id);
+      waiting.forEach(successor::tell);
+    }
+    return this;
+  }
+
+  private void deliver(String id, ConversationActor.Command command) {
+    List<ConversationActor.Command> waiting = held.get(id);
+    if (waiting != null) {
+      waiting.add(command);
+    } else {
+      conversation(id).tell(command);
+    }
+  }
+
+  private ActorRef<ConversationActor.Command> conversation(String id) {
+    return live.computeIfAbsent(id, this::spawn);
+  }
+
+  private ActorRef<ConversationActor.Command> spawn(String id) {
+    Behavior<ConversationActor.Command> supervised =
+        Behaviors.supervise(ConversationActor.create(id, router, settings, idleAdapter))
+            .onFailure(
+                SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
+                    .withMaxRestarts(MAX_RESTARTS));
+    ActorRef<ConversationActor.Command> ref = getContext().spawn(supervised, childName(id));
+    getContext().watchWith(ref, new ConversationStopped(id, ref));
+    return ref;
+  }
+
+  /** A URL-safe, valid actor name for any conversation id. */
+  static String childName(String conversationId) {
+    return "conversation-" + URLEncoder.encode(conversationId, StandardCharsets.UTF_8);
+  }
 }

@@ -1,15 +1,56 @@
 package switchboard.router;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
 import switchboard.providers.ChatRequest;
+import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderResult;
 import switchboard.providers.ProviderStatus;
 
 /**
- * PROTOCOL PLACEHOLDER - the behaviour is being written (issue 3). Owns the providers by priority and
- * answers each chat request with exactly one {@link RouteResult}.
+ * Owns the providers by priority and answers each chat request with exactly one {@link RouteResult},
+ * so a channel never has to know which provider answered or why another one did not.
+ *
+ * <p>Each {@link Route} gets its own short-lived child that walks the providers:
+ *
+ * <ul>
+ *   <li>Order: the first try goes to the highest-priority provider that is not {@code fallback-only}
+ *       (when every provider is fallback-only, the highest-priority one); after it, every other
+ *       provider in priority order (fallback-only ones included, ties keep configuration order).
+ *   <li>A {@link ProviderResult.Failure} whose kind is in {@code fallback.on} moves on to the next
+ *       provider at once; any other kind ({@code auth_failed}, {@code bad_request} by default) ends the
+ *       request with that failure. A provider whose breaker is open answers at once with {@code calls = 0}
+ *       and the kind that opened it; that is treated like any other failure of that kind.
+ *   <li>The whole request is bounded by {@code request-timeout}: every provider gets the same deadline,
+ *       and when it passes the caller gets {@code unavailable} ("no provider answered within ...");
+ *       later answers are ignored.
+ * </ul>
+ *
+ * <p>Which failure the caller hears about when every provider failed with a fallback kind (the
+ * "last meaningful failure"): the <em>last failure that came from a real call</em> ({@code calls > 0}),
+ * because it is the freshest news from a provider that was actually asked; when no provider was
+ * actually called (every breaker was open), the <em>first</em> refusal, i.e. the highest-priority
+ * provider's reason, because it is the one an operator must fix (a primary out of credits, rather than
+ * a backup's breaker). A failure that ends the walk (a kind not in {@code fallback.on}) is always the
+ * one named. Every failure is also listed, in order, in {@link RouteResult.Failed#attempts()}.
+ *
+ * <p>{@link GetStatus} asks every provider for its {@link ProviderStatus} (each with a 2 s timeout) and
+ * replies the list in priority order; a provider that does not answer is shown {@code open} with
+ * reason {@code not responding} rather than left out.
  */
-public final class RouterActor {
+public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
+
+  /** How long {@link GetStatus} waits for each provider. */
+  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
 
   public sealed interface Command {}
 
@@ -19,5 +60,79 @@ public final class RouterActor {
   /** Reply with every provider's status, in priority order. */
   public record GetStatus(ActorRef<List<ProviderStatus>> replyTo) implements Command {}
 
-  private RouterActor() {}
+  private final List<ProviderHandle> byPriority;
+  private final List<ProviderHandle> attemptOrder;
+  private final RouterSettings settings;
+  private final RouterEvents events;
+
+  public static Behavior<Command> create(List<ProviderHandle> providers, RouterSettings settings) {
+    return create(providers, settings, RouterEvents.NONE);
+  }
+
+  public static Behavior<Command> create(
+      List<ProviderHandle> providers, RouterSettings settings, RouterEvents events) {
+    return Behaviors.setup(context -> new RouterActor(context, providers, settings, events));
+  }
+
+  private RouterActor(
+      ActorContext<Command> context, List<ProviderHandle> providers, RouterSettings settings, RouterEvents events) {
+    super(context);
+    this.byPriority =
+        providers.stream().sorted(Comparator.comparingInt(ProviderHandle::priority)).toList();
+    this.attemptOrder = attemptOrder(byPriority);
+    this.settings = settings;
+    this.events = events;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Route.class, this::onRoute)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .build();
+  }
+
+  private Behavior<Command> onRoute(Route route) {
+    if (attemptOrder.isEmpty()) {
+      RouteResult result =
+          new RouteResult.Failed(OutcomeKind.UNAVAILABLE, "", ErrorTexts.noProviders(), Optional.empty(), List.of());
+      route.replyTo().tell(result);
+      events.routed(result, Duration.ZERO);
+    } else {
+      getContext().spawnAnonymous(RouteRequestActor.create(route, attemptOrder, settings, events));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus request) {
+    if (byPriority.isEmpty()) {
+      request.replyTo().tell(List.of());
+    } else {
+      getContext().spawnAnonymous(StatusCollector.create(byPriority, request.replyTo(), STATUS_TIMEOUT));
+    }
+    return this;
+  }
+
+  /** The order one message tries the providers in (see the class comment). */
+  static List<ProviderHandle> attemptOrder(List<ProviderHandle> byPriority) {
+    ProviderHandle first =
+        byPriority.stream().filter(h -> !h.fallbackOnly()).findFirst().orElse(null);
+    if (first == null) {
+      return byPriority;
+    }
+    List<ProviderHandle> order = new ArrayList<>(byPriority.size());
+    order.add(first);
+    byPriority.stream().filter(h -> h != first).forEach(order::add);
+    return List.copyOf(order);
+  }
+
+  /** The failure to name when every provider failed with a fallback kind (see the class comment). */
+  static ProviderResult.Failure mostMeaningful(List<ProviderResult.Failure> failures) {
+    for (int i = failures.size() - 1; i >= 0; i--) {
+      if (failures.get(i).calls() > 0) {
+        return failures.get(i);
+      }
+    }
+    return failures.get(0);
+  }
 }

@@ -1,0 +1,556 @@
+package switchboard.channels.http;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import switchboard.channels.ChannelStatus;
+import switchboard.channels.ChannelStatusProbe;
+import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderStatus;
+import switchboard.router.ConversationsActor;
+import switchboard.router.RouteResult;
+import switchboard.router.RouterActor;
+
+/**
+ * The routes of the HTTP channel (CONTRACT.md section 4). Runs on Pekko HTTP's threads and never
+ * blocks: each message is an ask to the router or the conversations, answered by a CompletionStage.
+ * Every error, including Pekko's own rejections and exceptions, leaves as
+ * {@code {"error": {"type", "message", "provider"?}}}.
+ */
+final class HttpApi {
+  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+
+  static final String PROVIDER_HEADER = "X-Switchboard-Provider";
+  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
+  /** Longest wait for a request body to arrive completely. */
+  static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
+
+  private static final ContentType PROMETHEUS_TEXT =
+      ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
+  private static final ContentType HTML = ContentTypes.TEXT_HTML_UTF8;
+  private static final ContentType EVENT_STREAM = ContentTypes.parse("text/event-stream");
+  private static final String INDEX_RESOURCE = "/switchboard/status/index.html";
+  private static final String FALLBACK_INDEX =
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>Switchboard</title></head>"
+          + "<body><h1>Switchboard</h1><p>The gateway is up. Its state is at "
+          + "<a href=\"/api/status\">/api/status</a>, its metrics at <a href=\"/metrics\">/metrics</a>.</p>"
+          + "</body></html>";
+
+  /** The status of each failure kind (CONTRACT.md section 4), in one table. */
+  private static final Map<OutcomeKind, StatusCode> FAILURE_STATUS = new EnumMap<>(OutcomeKind.class);
+
+  static {
+    FAILURE_STATUS.put(OutcomeKind.OUT_OF_CREDITS, StatusCodes.PAYMENT_REQUIRED);
+    FAILURE_STATUS.put(OutcomeKind.RATE_LIMITED, StatusCodes.TOO_MANY_REQUESTS);
+    FAILURE_STATUS.put(OutcomeKind.BUDGET_EXCEEDED, StatusCodes.TOO_MANY_REQUESTS);
+    FAILURE_STATUS.put(OutcomeKind.AUTH_FAILED, StatusCodes.BAD_GATEWAY);
+    FAILURE_STATUS.put(OutcomeKind.BAD_REQUEST, StatusCodes.BAD_REQUEST);
+    FAILURE_STATUS.put(OutcomeKind.UNAVAILABLE, StatusCodes.SERVICE_UNAVAILABLE);
+  }
+
+  /** A response and the outcome it is counted as in {@code switchboard_requests_total}. */
+  private record Reply(HttpResponse response, String outcome) {}
+
+  private final HttpChannelConfig config;
+  private final Duration askTimeout;
+  private final ActorRef<RouterActor.Command> router;
+  private final ActorRef<ConversationsActor.Command> conversations;
+  private final List<ChannelStatusProbe> otherChannels;
+  private final PrometheusMeterRegistry registry;
+  private final ActorSystem<?> system;
+  private final PendingGate gate;
+  private final ChannelMetrics metrics;
+  private final Supplier<String> state;
+  private final byte[] indexPage;
+  private final Optional<byte[]> token;
+
+  HttpApi(
+      HttpChannelConfig config,
+      Duration askTimeout,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> otherChannels,
+      PrometheusMeterRegistry registry,
+      ActorSystem<?> system,
+      PendingGate gate,
+      ChannelMetrics metrics,
+      Supplier<String> state) {
+    this.config = config;
+    this.askTimeout = askTimeout;
+    this.router = router;
+    this.conversations = conversations;
+    this.otherChannels = List.copyOf(otherChannels);
+    this.registry = registry;
+    this.system = system;
+    this.gate = gate;
+    this.metrics = metrics;
+    this.state = state;
+    this.indexPage = loadIndexPage();
+    this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Every endpoint, sealed with the JSON rejection and exception handlers. */
+  Route route() {
+    return handleExceptions(
+        exceptionHandler(),
+        () -> handleRejections(rejectionHandler(), this::endpoints));
+  }
+
+  private Route endpoints() {
+    return concat(
+        path("health", () -> get(() -> json(StatusCodes.OK, health()))),
+        path("metrics", () -> get(this::metricsText)),
+        pathEndOrSingleSlash(() -> get(() -> complete(HttpEntities.create(HTML, indexPage)))),
+        pathPrefix("v1", () -> authorized(() ->
+            path(segment("chat").slash("completions"), () -> post(() -> message(this::chatCompletion))))),
+        pathPrefix("api", () -> authorized(() -> concat(
+            path("status", () -> get(() -> completeWithFuture(status()))),
+            path(segment("conversations").slash(segment()).slash("messages"),
+                id -> post(() -> message(body -> conversationMessage(id, body))))))));
+  }
+
+  // ---- messages ----
+
+  /**
+   * A message endpoint: reads the body up to the size limit, hands it to {@code handler}, and counts
+   * the answer in the metrics, whatever it is.
+   */
+  private Route message(Function<byte[], CompletionStage<Reply>> handler) {
+    return withSizeLimit(config.maxBodySize(), () -> extractRequestEntity(entity -> {
+      long start = System.nanoTime();
+      CompletionStage<Reply> reply =
+          readBody(entity)
+              .thenCompose(handler)
+              .exceptionally(this::failureReply);
+      return completeWithFuture(reply.thenApply(r -> {
+        metrics.request(r.outcome(), start);
+        return r.response();
+      }));
+    }));
+  }
+
+  /**
+   * The whole body, or a failure: a declared Content-Length over the limit fails at once, a chunked body
+   * with {@link EntityStreamSizeException} as soon as it passes the limit; any other read failure (a
+   * client too slow to send its body, a broken connection) is the caller's {@link InvalidRequest}.
+   */
+  private CompletionStage<byte[]> readBody(RequestEntity entity) {
+    long declared = entity.getContentLengthOption().orElse(0L);
+    if (declared > config.maxBodySize()) {
+      return CompletableFuture.failedFuture(
+          new EntityStreamSizeException(config.maxBodySize(), scala.Option.apply(declared)));
+    }
+    CompletionStage<HttpEntity.Strict> strict;
+    try {
+      strict = entity.withSizeLimit(config.maxBodySize()).toStrict(BODY_TIMEOUT.toMillis(), system);
+    } catch (RuntimeException e) {
+      strict = CompletableFuture.failedFuture(e);
+    }
+    return strict.handle((body, failure) -> {
+      if (failure == null) {
+        return body.getData().toArray();
+      }
+      Throwable cause = unwrap(failure);
+      throw cause instanceof EntityStreamSizeException tooLarge
+          ? tooLarge
+          : new InvalidRequest("the request body could not be read: " + cause.getMessage());
+    });
+  }
+
+  private CompletionStage<Reply> chatCompletion(byte[] body) {
+    OpenAiCodec.ChatCall call = OpenAiCodec.parseChat(body, "http:chat-completions");
+    return admitted(
+        () -> AskPattern.<RouterActor.Command, RouteResult>ask(
+            router, replyTo -> new RouterActor.Route(call.request(), replyTo), askTimeout, system.scheduler()),
+        answered -> call.stream() ? eventStream(answered, call.streamUsage()) : completion(answered));
+  }
+
+  private static Reply completion(RouteResult.Answered answered) {
+    return reply(
+        StatusCodes.OK,
+        OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()),
+        providerHeader(answered.provider()));
+  }
+
+  /** {@code stream: true}: the answer as server-sent events, once it is complete; errors stay JSON. */
+  private static Reply eventStream(RouteResult.Answered answered, boolean withUsage) {
+    String events = OpenAiCodec.streamed(answered.success(), Instant.now().getEpochSecond(), withUsage);
+    HttpResponse response = HttpResponse.create()
+        .addHeaders(providerHeader(answered.provider()))
+        .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+        .withEntity(HttpEntities.create(EVENT_STREAM, events.getBytes(StandardCharsets.UTF_8)));
+    return new Reply(response, "ok");
+  }
+
+  private CompletionStage<Reply> conversationMessage(String id, byte[] body) {
+    String text = OpenAiCodec.parseConversationText(body);
+    String conversationId = "http:" + id;
+    return admitted(
+        () -> AskPattern.<ConversationsActor.Command, RouteResult>ask(
+            conversations,
+            replyTo -> new ConversationsActor.UserMessage(conversationId, text, replyTo),
+            askTimeout,
+            system.scheduler()),
+        answered -> {
+          ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+          out.put("conversation", id);
+          out.put("reply", answered.text());
+          out.put("provider", answered.provider());
+          return reply(StatusCodes.OK, out, providerHeader(answered.provider()));
+        });
+  }
+
+  /**
+   * Runs {@code ask} if the channel has room, else answers {@code busy} at once. The permit is
+   * released exactly once when the ask ends, by answer, failure or timeout.
+   */
+  private CompletionStage<Reply> admitted(
+      Supplier<CompletionStage<RouteResult>> ask, Function<RouteResult.Answered, Reply> onAnswer) {
+    Optional<PendingGate.Permit> permit = gate.tryAcquire();
+    if (permit.isEmpty()) {
+      metrics.busy();
+      return CompletableFuture.completedFuture(busy());
+    }
+    CompletionStage<RouteResult> result;
+    try {
+      result = ask.get();
+    } catch (RuntimeException e) {
+      permit.get().release();
+      throw e;
+    }
+    return result
+        .whenComplete((r, failure) -> permit.get().release())
+        .thenApply(r -> r instanceof RouteResult.Answered answered
+            ? onAnswer.apply(answered)
+            : failed((RouteResult.Failed) r));
+  }
+
+  private Reply busy() {
+    String message = "The gateway is busy: " + gate.max() + " messages are already waiting for an answer. "
+        + "Please try again in a moment.";
+    return error(StatusCodes.SERVICE_UNAVAILABLE, "busy", message, Optional.empty(), List.of(RetryAfter.create(1L)));
+  }
+
+  private Reply failed(RouteResult.Failed failed) {
+    StatusCode status = FAILURE_STATUS.getOrDefault(failed.kind(), StatusCodes.INTERNAL_SERVER_ERROR);
+    List<HttpHeader> headers = new ArrayList<>();
+    failed.retryAfter().ifPresent(wait -> headers.add(RetryAfter.create(retryAfterSeconds(wait))));
+    Optional<String> provider = Optional.ofNullable(failed.provider()).filter(p -> !p.isEmpty());
+    provider.ifPresent(p -> headers.add(RawHeader.create(PROVIDER_HEADER, p)));
+    return error(status, failed.kind().wire(), failed.message(), provider, headers);
+  }
+
+  /** The answer for a failed body read, parse or ask. */
+  private Reply failureReply(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof InvalidRequest invalid) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_request", invalid.getMessage(), Optional.empty(), List.of());
+    }
+    if (cause instanceof EntityStreamSizeException) {
+      return tooLarge();
+    }
+    if (cause instanceof TimeoutException) {
+      return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+          "No answer within " + askTimeout.toSeconds() + "s: every provider failed or timed out.",
+          Optional.empty(), List.of());
+    }
+    log.error("HTTP channel: unexpected failure while answering a message", cause);
+    return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
+        "The gateway failed to answer: " + cause.getClass().getSimpleName(), Optional.empty(), List.of());
+  }
+
+  private Reply tooLarge() {
+    return error(StatusCodes.CONTENT_TOO_LARGE, "too_large",
+        "The request body is larger than the limit of " + config.maxBodySize() + " bytes.",
+        Optional.empty(), List.of());
+  }
+
+  // ---- status, health, metrics ----
+
+  private static ObjectNode health() {
+    ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+    out.put("status", "up");
+    return out;
+  }
+
+  private Route metricsText() {
+    return complete(HttpResponse.create().withEntity(HttpEntities.create(PROMETHEUS_TEXT,
+        registry.scrape().getBytes(StandardCharsets.UTF_8))));
+  }
+
+  private CompletionStage<HttpResponse> status() {
+    CompletableFuture<Optional<List<ProviderStatus>>> providers =
+        AskPattern.<RouterActor.Command, List<ProviderStatus>>ask(
+                router, RouterActor.GetStatus::new, STATUS_TIMEOUT, system.scheduler())
+            .toCompletableFuture()
+            .thenApply(Optional::of)
+            .exceptionally(failure -> Optional.empty());
+    List<CompletableFuture<ObjectNode>> channels = new ArrayList<>();
+    channels.add(CompletableFuture.completedFuture(channelJson(ownStatus())));
+    for (ChannelStatusProbe probe : otherChannels) {
+      channels.add(probeChannel(probe));
+    }
+    CompletableFuture<?> all = CompletableFuture.allOf(channels.toArray(CompletableFuture[]::new));
+    return providers.thenCombine(all, (ps, ignored) -> {
+      ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+      ArrayNode providerArray = out.putArray("providers");
+      ps.ifPresentOrElse(
+          list -> list.forEach(p -> providerArray.add(providerJson(p))),
+          () -> out.put("providers_error", "the router did not answer within " + STATUS_TIMEOUT.toSeconds() + "s"));
+      ArrayNode channelArray = out.putArray("channels");
+      channels.forEach(c -> channelArray.add(c.join()));
+      out.put("uptime_seconds", system.uptime());
+      return jsonResponse(StatusCodes.OK, out, List.of());
+    });
+  }
+
+  private ChannelStatus ownStatus() {
+    return new ChannelStatus(
+        HttpChannel.NAME, gate.pending(), gate.max(), state.get(), Optional.empty(), gate.busyReplies());
+  }
+
+  private static CompletableFuture<ObjectNode> probeChannel(ChannelStatusProbe probe) {
+    CompletableFuture<ChannelStatus> status;
+    try {
+      status = probe.probe().toCompletableFuture().copy();
+    } catch (RuntimeException e) {
+      status = CompletableFuture.failedFuture(e);
+    }
+    return status
+        .orTimeout(STATUS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(HttpApi::channelJson)
+        .exceptionally(failure -> {
+          ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+          out.put("name", "unknown");
+          out.put("pending", 0);
+          out.put("max_pending", 0);
+          out.put("state", "unresponsive");
+          out.put("last_error", "the channel did not report its status: " + unwrap(failure).getClass().getSimpleName());
+          return out;
+        });
+  }
+
+  private static ObjectNode channelJson(ChannelStatus status) {
+    ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+    out.put("name", status.name());
+    out.put("pending", status.pending());
+    out.put("max_pending", status.maxPending());
+    out.put("state", status.state());
+    out.put("last_error", status.lastError().orElse(null));
+    out.put("busy_replies", status.busyReplies());
+    return out;
+  }
+
+  private static ObjectNode providerJson(ProviderStatus p) {
+    ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+    out.put("name", p.name());
+    out.put("priority", p.priority());
+    out.put("state", p.state().wire());
+    out.put("reason", p.reason().orElse(null));
+    out.put("open_until", p.openUntil().map(Instant::toString).orElse(null));
+    ArrayNode keys = out.putArray("keys");
+    for (ProviderStatus.KeyStatus key : p.keys()) {
+      ObjectNode k = keys.addObject();
+      k.put("alias", key.alias());
+      k.put("state", key.state().wire());
+      k.put("reason", key.reason().orElse(null));
+      k.put("open_until", key.openUntil().map(Instant::toString).orElse(null));
+      k.put("cooling_until", key.coolingUntil().map(Instant::toString).orElse(null));
+      k.set("accounting", accountingJson(key.accounting()));
+    }
+    out.put("kind", p.kind());
+    out.put("model", p.model());
+    out.put("fallback_only", p.fallbackOnly());
+    out.set("accounting", accountingJson(p.accounting()));
+    ObjectNode throttle = out.putObject("throttle");
+    throttle.put("requests_left", p.throttle().requestsLeft());
+    throttle.put("tokens_left", p.throttle().tokensLeft());
+    throttle.put("queued", p.throttle().queued());
+    return out;
+  }
+
+  private static ObjectNode accountingJson(ProviderStatus.Accounting a) {
+    ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+    out.put("calls", a.calls());
+    out.put("input_tokens", a.inputTokens());
+    out.put("output_tokens", a.outputTokens());
+    out.put("spend_total", a.spendTotal());
+    out.put("spend_today", a.spendToday());
+    out.put("spend_month", a.spendMonth());
+    return out;
+  }
+
+  // ---- auth, rejections, exceptions ----
+
+  /** {@code inner} when no token is configured or the bearer matches it (constant-time), else 401. */
+  private Route authorized(Supplier<Route> inner) {
+    if (token.isEmpty()) {
+      return inner.get();
+    }
+    return optionalHeaderValueByName("Authorization", header -> {
+      if (header.map(this::bearerMatches).orElse(false)) {
+        return inner.get();
+      }
+      metrics.count("unauthorized");
+      String message = header.isEmpty()
+          ? "Missing Authorization: Bearer <token> header."
+          : "The bearer token is not valid.";
+      return complete(error(StatusCodes.UNAUTHORIZED, "unauthorized", message, Optional.empty(),
+          List.of(RawHeader.create("WWW-Authenticate", "Bearer"))).response());
+    });
+  }
+
+  private boolean bearerMatches(String header) {
+    String prefix = "bearer ";
+    if (header.length() < prefix.length() || !header.substring(0, prefix.length()).toLowerCase(Locale.ROOT).equals(prefix)) {
+      return false;
+    }
+    byte[] given = header.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8);
+    return MessageDigest.isEqual(token.get(), given);
+  }
+
+  /** Pekko's rejections (404, 405, ...) with their status and text, in the JSON error shape. */
+  private static RejectionHandler rejectionHandler() {
+    return RejectionHandler.defaultHandler().mapRejectionResponse(HttpApi::asJsonError);
+  }
+
+  private static HttpResponse asJsonError(HttpResponse response) {
+    if (response.entity().getContentType().equals(ContentTypes.APPLICATION_JSON)) {
+      return response;
+    }
+    String text = response.entity() instanceof HttpEntity.Strict strict
+        ? strict.getData().utf8String()
+        : response.status().reason();
+    int code = response.status().intValue();
+    String type = switch (code) {
+      case 401 -> "unauthorized";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 406 -> "not_acceptable";
+      case 413 -> "too_large";
+      case 415 -> "unsupported_media_type";
+      default -> code >= 500 ? "internal_error" : "invalid_request";
+    };
+    return response.withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+        OpenAiCodec.bytes(OpenAiCodec.error(type, text, Optional.empty()))));
+  }
+
+  private ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder()
+        .matchAny(failure -> complete(failureReply(failure).response()))
+        .build();
+  }
+
+  // ---- responses ----
+
+  private static Reply reply(StatusCode status, ObjectNode body, List<HttpHeader> headers) {
+    return new Reply(jsonResponse(status, body, headers), "ok");
+  }
+
+  private static Reply error(
+      StatusCode status, String type, String message, Optional<String> provider, List<HttpHeader> headers) {
+    return new Reply(jsonResponse(status, OpenAiCodec.error(type, message, provider), headers), type);
+  }
+
+  private static Route json(StatusCode status, ObjectNode body) {
+    return complete(jsonResponse(status, body, List.of()));
+  }
+
+  private static HttpResponse jsonResponse(StatusCode status, ObjectNode body, List<HttpHeader> headers) {
+    return HttpResponse.create()
+        .withStatus(status)
+        .addHeaders(headers)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, OpenAiCodec.bytes(body)));
+  }
+
+  private static List<HttpHeader> providerHeader(String provider) {
+    return List.of(RawHeader.create(PROVIDER_HEADER, provider));
+  }
+
+  /** Whole seconds to wait, rounded up, at least 1. */
+  static long retryAfterSeconds(Duration wait) {
+    long millis = Math.max(0, wait.toMillis());
+    return Math.max(1, (millis + 999) / 1000);
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    Throwable cause = t;
+    while (cause != null) {
+      if (cause instanceof EntityStreamSizeException) {
+        return cause;
+      }
+      cause = cause.getCause();
+    }
+    return t;
+  }
+
+  private static byte[] loadIndexPage() {
+    try (InputStream in = HttpApi.class.getResourceAsStream(INDEX_RESOURCE)) {
+      if (in != null) {
+        return in.readAllBytes();
+      }
+    } catch (IOException e) {
+      log.warn("HTTP channel: could not read {}; serving the fallback page", INDEX_RESOURCE, e);
+    }
+    return FALLBACK_INDEX.getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,237 @@
+package switchboard.channels.http;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import switchboard.channels.ChannelStatus;
+import switchboard.channels.ChannelStatusProbe;
+import switchboard.router.ConversationsActor;
+import switchboard.router.RouterActor;
+import switchboard.router.RouterSettings;
+
+/**
+ * The HTTP channel: binds the Pekko HTTP server of the API (OpenAI-compatible chat completions,
+ * conversations, status, health, metrics) when it starts and unbinds it when it stops or restarts.
+ * A bind failure throws, so the parent's restart-with-backoff retries binding; {@link Crash} is the
+ * chaos drill that proves it. The routes themselves live in {@link HttpApi}; this actor owns the binding,
+ * the pending count and the meters of one incarnation.
+ */
+public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
+
+  /** The channel's name in {@code /api/status}, metrics and conversation ids ({@code http:<id>}). */
+  public static final String NAME = "http";
+
+  /** Added to the request timeout for asks to the router and conversations: delivery and scheduling slack. */
+  static final Duration ASK_MARGIN = Duration.ofSeconds(2);
+
+  /** What the HTTP channel understands. */
+  public sealed interface Command {}
+
+  /** Reply with the channel's {@link ChannelStatus} (state {@code binding}, {@code serving} or {@code unbinding}). */
+  public record GetStatus(ActorRef<ChannelStatus> replyTo) implements Command {}
+
+  /** Reply with the bound address once the server is bound (at once if it already is). */
+  public record GetBinding(ActorRef<InetSocketAddress> replyTo) implements Command {}
+
+  /** Chaos drill: unbind, then fail, so the supervisor restarts the channel and it binds again. */
+  public enum Crash implements Command {
+    INSTANCE
+  }
+
+  private record Bound(ServerBinding binding) implements Command {}
+
+  private record BindFailed(Throwable cause) implements Command {}
+
+  private enum UnboundForCrash implements Command {
+    INSTANCE
+  }
+
+  /** The exception of the {@link Crash} drill, so logs say it was deliberate. */
+  private static final class CrashDrill extends RuntimeException {
+    CrashDrill() {
+      super("HTTP channel crash drill (deliberate): restarting", null, false, false);
+    }
+  }
+
+  private final HttpChannelConfig config;
+  private final PendingGate gate;
+  private final ChannelMetrics metrics;
+  private final CompletionStage<ServerBinding> bindFuture;
+  private final List<ActorRef<InetSocketAddress>> waitingForBinding = new ArrayList<>();
+  private ServerBinding binding;
+  /** Read by the routes on Pekko HTTP's threads for {@code /api/status}. */
+  private volatile String state = "binding";
+
+  /** Like the full {@code create} with the default {@code request-timeout} ({@link RouterSettings#DEFAULT}). */
+  public static Behavior<Command> create(
+      HttpChannelConfig config,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> otherChannels,
+      PrometheusMeterRegistry metrics) {
+    return create(config, router, conversations, otherChannels, metrics, RouterSettings.DEFAULT.requestTimeout());
+  }
+
+  /**
+   * The channel. {@code requestTimeout} is {@code switchboard.request-timeout}: asks to the router and
+   * the conversations wait that long plus a small margin before answering {@code 503 unavailable}.
+   * {@code otherChannels} are shown in {@code /api/status} after this channel.
+   */
+  public static Behavior<Command> create(
+      HttpChannelConfig config,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> otherChannels,
+      PrometheusMeterRegistry metrics,
+      Duration requestTimeout) {
+    return Behaviors.setup(
+        context -> new HttpChannel(
+            context, config, router, conversations, otherChannels, metrics, requestTimeout));
+  }
+
+  /** A {@link ChannelStatusProbe} that asks {@code channel} for its status (for other channels' pages). */
+  public static ChannelStatusProbe probe(ActorRef<Command> channel, ActorSystem<?> system) {
+    return () -> AskPattern.ask(channel, GetStatus::new, HttpApi.STATUS_TIMEOUT, system.scheduler());
+  }
+
+  private HttpChannel(
+      ActorContext<Command> context,
+      HttpChannelConfig config,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> otherChannels,
+      PrometheusMeterRegistry registry,
+      Duration requestTimeout) {
+    super(context);
+    this.config = config;
+    this.gate = new PendingGate(config.maxPendingMessages());
+    this.metrics = new ChannelMetrics(registry, NAME, gate, requestTimeout);
+    Duration askTimeout = requestTimeout.plus(ASK_MARGIN);
+    HttpApi api = new HttpApi(
+        config, askTimeout, router, conversations, otherChannels, registry, context.getSystem(), gate, metrics,
+        () -> state);
+    this.bindFuture =
+        Http.get(context.getSystem())
+            .newServerAt(config.host(), config.port())
+            .withSettings(serverSettings(context.getSystem(), askTimeout))
+            .bind(api.route());
+    context.pipeToSelf(bindFuture, (bound, failure) -> failure == null ? new Bound(bound) : new BindFailed(failure));
+  }
+
+  /**
+   * Pekko HTTP's own request timeout (default 20s) would answer a slow message with its plain-text 503
+   * before the router does; the channel's ask timeout decides instead, with the server's as a backstop.
+   */
+  private static ServerSettings serverSettings(ActorSystem<?> system, Duration askTimeout) {
+    ServerSettings defaults = ServerSettings.create(system.classicSystem());
+    long backstopMillis = askTimeout.plus(HttpApi.BODY_TIMEOUT).toMillis();
+    scala.concurrent.duration.Duration backstop =
+        scala.concurrent.duration.Duration.create(backstopMillis, TimeUnit.MILLISECONDS);
+    scala.concurrent.duration.Duration idle = defaults.getTimeouts().idleTimeout();
+    if (idle.isFinite() && idle.toMillis() < backstopMillis) {
+      idle = backstop;
+    }
+    return defaults.withTimeouts(defaults.getTimeouts().withRequestTimeout(backstop).withIdleTimeout(idle));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(GetBinding.class, this::onGetBinding)
+        .onMessage(Bound.class, this::onBound)
+        .onMessage(BindFailed.class, this::onBindFailed)
+        .onMessageEquals(Crash.INSTANCE, this::onCrash)
+        .onMessageEquals(UnboundForCrash.INSTANCE, this::onUnboundForCrash)
+        .onSignal(PreRestart.class, signal -> onPreRestart())
+        .onSignal(PostStop.class, signal -> onPostStop())
+        .build();
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus get) {
+    get.replyTo().tell(new ChannelStatus(NAME, gate.pending(), gate.max(), state, Optional.empty(), gate.busyReplies()));
+    return this;
+  }
+
+  private Behavior<Command> onGetBinding(GetBinding get) {
+    if (binding != null) {
+      get.replyTo().tell(binding.localAddress());
+    } else {
+      waitingForBinding.add(get.replyTo());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onBound(Bound bound) {
+    binding = bound.binding();
+    state = "serving";
+    getContext().getLog().info("HTTP channel serving on {}", binding.localAddress());
+    waitingForBinding.forEach(waiting -> waiting.tell(binding.localAddress()));
+    waitingForBinding.clear();
+    return this;
+  }
+
+  private Behavior<Command> onBindFailed(BindFailed failed) {
+    handWaitersToNextIncarnation();
+    throw new IllegalStateException(
+        "HTTP channel could not bind " + config.host() + ":" + config.port() + ": " + failed.cause().getMessage(),
+        failed.cause());
+  }
+
+  private Behavior<Command> onCrash() {
+    if (binding == null) {
+      handWaitersToNextIncarnation();
+      throw new CrashDrill();
+    }
+    state = "unbinding";
+    getContext().pipeToSelf(binding.unbind(), (done, failure) -> UnboundForCrash.INSTANCE);
+    binding = null;
+    return this;
+  }
+
+  private Behavior<Command> onUnboundForCrash() {
+    handWaitersToNextIncarnation();
+    throw new CrashDrill();
+  }
+
+  /** The mailbox survives a restart: re-queued, the waiters are answered once the new server is bound. */
+  private void handWaitersToNextIncarnation() {
+    waitingForBinding.forEach(waiting -> getContext().getSelf().tell(new GetBinding(waiting)));
+    waitingForBinding.clear();
+  }
+
+  private Behavior<Command> onPreRestart() {
+    unbind();
+    return this;
+  }
+
+  private Behavior<Command> onPostStop() {
+    unbind();
+    metrics.close();
+    return this;
+  }
+
+  /** Stops accepting connections; a bind still in flight is undone when it completes. */
+  private void unbind() {
+    state = "stopped";
+    bindFuture.thenAccept(ServerBinding::unbind);
+  }
+}

@@ -1,0 +1,295 @@
+package switchboard.channels.http;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import switchboard.providers.ChatMessage;
+import switchboard.providers.ChatRequest;
+import switchboard.providers.ProviderResult;
+
+/**
+ * The JSON of the HTTP API in one place: parses request bodies once into the router's types (naming
+ * the offending field when something is wrong) and writes OpenAI-shaped completions and the one error
+ * shape {@code {"error": {"type", "message", "provider"?}}}.
+ */
+final class OpenAiCodec {
+
+  /** One shared mapper: thread-safe once configured. */
+  static final ObjectMapper JSON =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  /**
+   * A parsed {@code POST /v1/chat/completions} body. {@code model} is what the caller asked for;
+   * {@code stream} asks for server-sent events, {@code streamUsage} for a final usage chunk
+   * ({@code stream_options.include_usage}).
+   */
+  record ChatCall(ChatRequest request, Optional<String> model, boolean stream, boolean streamUsage) {}
+
+  private OpenAiCodec() {}
+
+  /** The body as a JSON object, or {@link InvalidRequest} saying why not. */
+  static ObjectNode parseObject(byte[] body) {
+    if (body.length == 0) {
+      throw new InvalidRequest("request body is empty (expected a JSON object)");
+    }
+    JsonNode root;
+    try {
+      root = JSON.readTree(body);
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+      throw new InvalidRequest("request body is not valid JSON" + where + ": " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new InvalidRequest("request body could not be read: " + e.getMessage());
+    }
+    if (root == null || root.isMissingNode()) {
+      throw new InvalidRequest("request body is empty (expected a JSON object)");
+    }
+    if (!root.isObject()) {
+      throw new InvalidRequest("request body must be a JSON object, not " + describe(root));
+    }
+    return (ObjectNode) root;
+  }
+
+  /** An OpenAI Chat Completions request; {@code origin} names the caller for logs. */
+  static ChatCall parseChat(byte[] body, String origin) {
+    ObjectNode root = parseObject(body);
+    List<ChatMessage> messages = messages(root.get("messages"));
+    Optional<String> model = optionalString(root, "model");
+    Optional<Integer> maxTokens = optionalPositiveInt(root, "max_completion_tokens")
+        .or(() -> optionalPositiveInt(root, "max_tokens"));
+    Optional<Double> temperature = optionalTemperature(root);
+    boolean stream = optionalBoolean(root, "stream");
+    JsonNode streamOptions = root.path("stream_options");
+    boolean streamUsage = streamOptions.isObject() && optionalBoolean((ObjectNode) streamOptions, "include_usage");
+    return new ChatCall(new ChatRequest(messages, maxTokens, temperature, origin), model, stream, streamUsage);
+  }
+
+  /** The text of a {@code POST /api/conversations/{id}/messages} body {@code {"text": "..."}}. */
+  static String parseConversationText(byte[] body) {
+    ObjectNode root = parseObject(body);
+    JsonNode text = root.get("text");
+    if (text == null || text.isNull()) {
+      throw new InvalidRequest("text is required (a non-empty string)");
+    }
+    if (!text.isTextual()) {
+      throw new InvalidRequest("text must be a string, not " + describe(text));
+    }
+    if (text.asText().isBlank()) {
+      throw new InvalidRequest("text must not be empty");
+    }
+    return text.asText();
+  }
+
+  /** An OpenAI {@code chat.completion} object for {@code success}. */
+  static ObjectNode completion(ProviderResult.Success success, long createdEpochSeconds) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("id", "chatcmpl-" + UUID.randomUUID().toString().replace("-", ""));
+    out.put("object", "chat.completion");
+    out.put("created", createdEpochSeconds);
+    out.put("model", success.model());
+    ObjectNode choice = out.putArray("choices").addObject();
+    choice.put("index", 0);
+    ObjectNode message = choice.putObject("message");
+    message.put("role", "assistant");
+    message.put("content", success.text());
+    choice.put("finish_reason", "stop");
+    ObjectNode usage = out.putObject("usage");
+    usage.put("prompt_tokens", success.usage().inputTokens());
+    usage.put("completion_tokens", success.usage().outputTokens());
+    usage.put("total_tokens", success.usage().total());
+    return out;
+  }
+
+  /**
+   * The same answer as server-sent events in OpenAI's {@code chat.completion.chunk} form: the whole
+   * reply in one delta (the router answers whole replies), then the finish chunk, the usage chunk when
+   * asked for, and {@code [DONE]}.
+   */
+  static String streamed(ProviderResult.Success success, long createdEpochSeconds, boolean withUsage) {
+    String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+    ObjectNode content = chunk(id, success, createdEpochSeconds);
+    ObjectNode delta = content.putArray("choices").addObject();
+    delta.put("index", 0);
+    delta.putObject("delta").put("role", "assistant").put("content", success.text());
+    delta.putNull("finish_reason");
+    ObjectNode finish = chunk(id, success, createdEpochSeconds);
+    ObjectNode stop = finish.putArray("choices").addObject();
+    stop.put("index", 0);
+    stop.putObject("delta");
+    stop.put("finish_reason", "stop");
+    StringBuilder out = new StringBuilder();
+    out.append("data: ").append(content).append("\n\n");
+    out.append("data: ").append(finish).append("\n\n");
+    if (withUsage) {
+      ObjectNode usage = chunk(id, success, createdEpochSeconds);
+      usage.putArray("choices");
+      usage.putObject("usage")
+          .put("prompt_tokens", success.usage().inputTokens())
+          .put("completion_tokens", success.usage().outputTokens())
+          .put("total_tokens", success.usage().total());
+      out.append("data: ").append(usage).append("\n\n");
+    }
+    out.append("data: [DONE]\n\n");
+    return out.toString();
+  }
+
+  private static ObjectNode chunk(String id, ProviderResult.Success success, long createdEpochSeconds) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("id", id);
+    out.put("object", "chat.completion.chunk");
+    out.put("created", createdEpochSeconds);
+    out.put("model", success.model());
+    return out;
+  }
+
+  /** The one error shape of the API; {@code provider} is left out when empty. */
+  static ObjectNode error(String type, String message, Optional<String> provider) {
+    ObjectNode out = JSON.createObjectNode();
+    ObjectNode error = out.putObject("error");
+    error.put("type", type);
+    error.put("message", message);
+    provider.filter(p -> !p.isEmpty()).ifPresent(p -> error.put("provider", p));
+    return out;
+  }
+
+  static byte[] bytes(JsonNode node) {
+    try {
+      return JSON.writeValueAsBytes(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a JSON tree could not be written", e);
+    }
+  }
+
+  private static List<ChatMessage> messages(JsonNode node) {
+    if (node == null || node.isNull()) {
+      throw new InvalidRequest("messages is required (a non-empty array of {\"role\", \"content\"})");
+    }
+    if (!node.isArray()) {
+      throw new InvalidRequest("messages must be an array of {\"role\", \"content\"}, not " + describe(node));
+    }
+    if (node.isEmpty()) {
+      throw new InvalidRequest("messages must not be empty");
+    }
+    List<ChatMessage> out = new ArrayList<>(node.size());
+    for (int i = 0; i < node.size(); i++) {
+      out.add(message(node.get(i), "messages[" + i + "]"));
+    }
+    return out;
+  }
+
+  private static ChatMessage message(JsonNode node, String field) {
+    if (!node.isObject()) {
+      throw new InvalidRequest(field + " must be an object {\"role\", \"content\"}, not " + describe(node));
+    }
+    JsonNode role = node.get("role");
+    if (role == null || !role.isTextual()) {
+      throw new InvalidRequest(field + ".role is required (system, user or assistant)");
+    }
+    String normalized =
+        switch (role.asText()) {
+          case "system", "developer" -> "system";
+          case "user" -> "user";
+          case "assistant" -> "assistant";
+          default -> throw new InvalidRequest(
+              field + ".role \"" + role.asText() + "\" is not supported (expected system, user or assistant)");
+        };
+    return new ChatMessage(normalized, content(node.get("content"), field + ".content"));
+  }
+
+  /** A string, or the array-of-parts form where every part is {@code {"type": "text", "text": ...}}. */
+  private static String content(JsonNode node, String field) {
+    if (node == null || node.isNull()) {
+      throw new InvalidRequest(field + " is required (a string)");
+    }
+    if (node.isTextual()) {
+      return node.asText();
+    }
+    if (!node.isArray()) {
+      throw new InvalidRequest(field + " must be a string or an array of text parts, not " + describe(node));
+    }
+    List<String> texts = new ArrayList<>();
+    ArrayNode parts = (ArrayNode) node;
+    for (int i = 0; i < parts.size(); i++) {
+      JsonNode part = parts.get(i);
+      JsonNode text = part.get("text");
+      if (!part.isObject() || !"text".equals(part.path("type").asText()) || text == null || !text.isTextual()) {
+        throw new InvalidRequest(
+            field + "[" + i + "] must be a text part {\"type\": \"text\", \"text\": \"...\"} (only text is supported)");
+      }
+      texts.add(text.asText());
+    }
+    return String.join("\n", texts);
+  }
+
+  private static Optional<String> optionalString(ObjectNode root, String field) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      return Optional.empty();
+    }
+    if (!node.isTextual()) {
+      throw new InvalidRequest(field + " must be a string, not " + describe(node));
+    }
+    return Optional.of(node.asText());
+  }
+
+  private static Optional<Integer> optionalPositiveInt(ObjectNode root, String field) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      return Optional.empty();
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1) {
+      throw new InvalidRequest(field + " must be a whole number of at least 1, not " + shown(node));
+    }
+    return Optional.of(node.asInt());
+  }
+
+  private static Optional<Double> optionalTemperature(ObjectNode root) {
+    JsonNode node = root.get("temperature");
+    if (node == null || node.isNull()) {
+      return Optional.empty();
+    }
+    if (!node.isNumber() || node.asDouble() < 0 || node.asDouble() > 2) {
+      throw new InvalidRequest("temperature must be a number from 0 to 2, not " + shown(node));
+    }
+    return Optional.of(node.asDouble());
+  }
+
+  private static boolean optionalBoolean(ObjectNode root, String field) {
+    JsonNode node = root.get(field);
+    if (node == null || node.isNull()) {
+      return false;
+    }
+    if (!node.isBoolean()) {
+      throw new InvalidRequest(field + " must be true or false, not " + shown(node));
+    }
+    return node.asBoolean();
+  }
+
+  /** A short rendering of a wrong value for an error message. */
+  private static String shown(JsonNode node) {
+    String text = node.toString();
+    return text.length() > 40 ? text.substring(0, 37) + "..." : text;
+  }
+
+  private static String describe(JsonNode node) {
+    return switch (node.getNodeType()) {
+      case ARRAY -> "an array";
+      case OBJECT -> "an object";
+      case STRING -> "a string";
+      case NUMBER -> "a number";
+      case BOOLEAN -> "a boolean";
+      case NULL -> "null";
+      default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+    };
+  }
+}
