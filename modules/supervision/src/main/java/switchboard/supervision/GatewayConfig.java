@@ -21,7 +21,11 @@ import switchboard.providers.config.BreakerConfig;
 import switchboard.providers.config.ConfigReader;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.providers.config.RetryConfig;
+import switchboard.channels.http.HttpChannelConfig;
+import switchboard.router.ConversationSettings;
 import switchboard.router.RouterSettings;
+import switchboard.supervision.ops.AlertsConfig;
+import switchboard.supervision.ops.ProviderLogConfig;
 
 /**
  * The whole gateway configuration, read and validated in one pass so that a broken file is reported
@@ -40,10 +44,12 @@ public record GatewayConfig(
     RetryConfig retry,
     BreakerConfig breaker,
     RouterSettings router,
+    ConversationSettings conversations,
+    HttpChannelConfig http,
     Path dataDir,
     Duration shutdownTimeout,
-    Alerts alerts,
-    ProviderLog providerLog,
+    AlertsConfig alerts,
+    ProviderLogConfig providerLog,
     List<String> warnings) {
 
   public GatewayConfig {
@@ -53,20 +59,6 @@ public record GatewayConfig(
 
   /** Environment variable that overrides {@code switchboard.data-dir}. */
   public static final String DATA_DIR_VARIABLE = "SWITCHBOARD_DATA_DIR";
-
-  /**
-   * {@code switchboard.alerts}: where alerts go.
-   *
-   * @param webhookUrl         each alert is POSTed here as JSON; empty = none
-   * @param telegramChatId     also sent to this Telegram chat; empty = none
-   * @param rateLimitedPerHour alert when more rate_limited answers than this come in an hour
-   */
-  public record Alerts(String webhookUrl, String telegramChatId, int rateLimitedPerHour) {}
-
-  /** {@code switchboard.provider-log}: one JSON line per provider call, at {@code level} or finer. */
-  public record ProviderLog(Path path, String level) {
-    public static final List<String> LEVELS = List.of("off", "error", "warn", "info", "debug");
-  }
 
   /** A configuration that cannot be used; {@link #problems()} has one line per problem. */
   public static final class Invalid extends Exception {
@@ -177,10 +169,13 @@ public record GatewayConfig(
     RetryConfig retry = RetryConfig.read(r);
     BreakerConfig breaker = BreakerConfig.read(r);
     RouterSettings router = RouterSettings.read(r);
+    ConversationSettings conversations = ConversationSettings.read(r);
+    HttpChannelConfig http = HttpChannelConfig.read(r);
     Path dataDir = workingDir.resolve(dataDir(r, env));
     Duration shutdownTimeout = positive(r, "shutdown-timeout", Duration.ofSeconds(10));
-    Alerts alerts = alerts(r.section("alerts"));
-    ProviderLog providerLog = providerLog(r.section("provider-log"), workingDir);
+    AlertsConfig alerts = AlertsConfig.read(r);
+    ProviderLogConfig logged = ProviderLogConfig.read(r);
+    ProviderLogConfig providerLog = new ProviderLogConfig(workingDir.resolve(logged.path()), logged.level());
 
     List<String> warnings = new ArrayList<>();
     for (ProviderConfig provider : providers) {
@@ -199,8 +194,8 @@ public record GatewayConfig(
       throw new Invalid(problems);
     }
     return new GatewayConfig(
-        file, resolved, providers, retry, breaker, router, dataDir, shutdownTimeout, alerts, providerLog,
-        warnings);
+        file, resolved, providers, retry, breaker, router, conversations, http, dataDir, shutdownTimeout, alerts,
+        providerLog, warnings);
   }
 
   private static String dataDir(ConfigReader r, Map<String, String> env) {
@@ -223,24 +218,6 @@ public record GatewayConfig(
       return fallback;
     }
     return value;
-  }
-
-  private static Alerts alerts(ConfigReader r) {
-    String webhook = r.string("webhook-url", "");
-    if (!webhook.isEmpty() && !(webhook.startsWith("http://") || webhook.startsWith("https://"))) {
-      r.problem("webhook-url", "\"" + webhook + "\" is not a URL (expected http://... or https://..., or \"\")");
-      webhook = "";
-    }
-    return new Alerts(webhook, r.string("telegram-chat-id", ""), r.atLeast("rate-limited-per-hour", 5, 0));
-  }
-
-  private static ProviderLog providerLog(ConfigReader r, Path workingDir) {
-    String path = r.string("path", "logs/provider.log");
-    if (path.isBlank()) {
-      r.problem("path", "\"\" is not a file path (expected a path like \"logs/provider.log\")");
-      path = "logs/provider.log";
-    }
-    return new ProviderLog(workingDir.resolve(path), r.oneOf("level", "info", ProviderLog.LEVELS));
   }
 
   /** The environment was only a source for substitutions: it does not belong in the tree. */

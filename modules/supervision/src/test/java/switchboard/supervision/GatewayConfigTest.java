@@ -83,6 +83,8 @@ class GatewayConfigTest {
             + "  shutdown-timeout = 0s\n"
             + "  alerts.webhook-url = \"example.com\"\n"
             + "  provider-log.level = loud\n"
+            + "  conversations.history-length = -2\n"
+            + "  channels.http.port = 70000\n"
             + "}\n");
     assertContains(problems, "switchboard.providers[1].name: \"a\" is used by another provider");
     assertContains(problems, "switchboard.retry.max-retries: \"many\" is not a whole number");
@@ -90,9 +92,11 @@ class GatewayConfigTest {
     assertContains(problems, "switchboard.request-timeout: \"forever\" is not a duration");
     assertContains(problems, "switchboard.fallback.on: \"sometimes\" is not an outcome kind");
     assertContains(problems, "switchboard.shutdown-timeout: PT0S is not allowed");
-    assertContains(problems, "switchboard.alerts.webhook-url: \"example.com\" is not a URL");
+    assertContains(problems, "switchboard.alerts.webhook-url: is not a URL");
     assertContains(problems, "switchboard.provider-log.level: \"loud\" is not allowed");
-    assertEquals(8, problems.size(), String.join("\n", problems));
+    assertContains(problems, "switchboard.conversations.history-length: -2 is too small");
+    assertContains(problems, "switchboard.channels.http.port: 70000 is too large");
+    assertEquals(10, problems.size(), String.join("\n", problems));
     problems.forEach(p -> assertTrue(!p.contains("\n") && !p.contains("Exception"), p));
   }
 
