@@ -61,6 +61,7 @@ public final class FakeBotApi implements AutoCloseable {
   private final Set<Long> unknownChats = new HashSet<>();
   private final Deque<Integer> pollFailures = new ArrayDeque<>();
   private final Deque<Integer> sendFailures = new ArrayDeque<>();
+  private Integer outage;
   private long nextUpdateId = 1000;
   private long nextMessageId = 1;
   private long confirmed;
@@ -155,6 +156,17 @@ public final class FakeBotApi implements AutoCloseable {
     for (int i = 0; i < times; i++) {
       pollFailures.add(status);
     }
+  }
+
+  /** Every getUpdates call answers HTTP {@code status} until {@link #heal()}. */
+  public synchronized void failUntilHealed(int status) {
+    outage = status;
+  }
+
+  /** Ends {@link #failUntilHealed} and drops failures still queued by {@link #failNext}. */
+  public synchronized void heal() {
+    outage = null;
+    pollFailures.clear();
   }
 
   /** The next {@code times} getUpdates calls answer 200 with a body that is not JSON. */
@@ -279,7 +291,7 @@ public final class FakeBotApi implements AutoCloseable {
     Integer failure;
     List<JsonNode> result = new ArrayList<>();
     synchronized (this) {
-      failure = pollFailures.poll();
+      failure = pollFailures.isEmpty() ? outage : pollFailures.poll();
       if (failure == null) {
         long deadline = System.nanoTime() + Duration.ofSeconds(timeout).toNanos();
         while (true) {
