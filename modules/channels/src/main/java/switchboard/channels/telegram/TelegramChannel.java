@@ -138,6 +138,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     this.api = new BotApiClient(context.getSystem(), config);
     this.redactor = api.redactor();
     this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    journal.flushOnShutdown(context.getSystem());
     context.getLog().info("Telegram channel starting against {}", config.baseUrl());
     context.pipeToSelf(
         journal.load(io),

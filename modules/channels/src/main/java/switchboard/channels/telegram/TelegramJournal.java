@@ -58,6 +58,7 @@ final class TelegramJournal {
   private final Path dir;
   private final Path file;
   private CompletableFuture<?> tail = CompletableFuture.completedFuture(null);
+  private boolean flushOnShutdown;
 
   TelegramJournal(Path dataDir) {
     this.dir = dataDir.resolve("telegram");
@@ -66,6 +67,27 @@ final class TelegramJournal {
 
   Path file() {
     return file;
+  }
+
+  /**
+   * Makes {@code system}'s coordinated shutdown wait for the writes already queued, so a graceful
+   * stop does not forget that an answer was sent. Registered once per journal, not per restart.
+   */
+  synchronized void flushOnShutdown(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    if (flushOnShutdown) {
+      return;
+    }
+    flushOnShutdown = true;
+    org.apache.pekko.actor.CoordinatedShutdown.get(system)
+        .addTask(
+            org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "telegram-journal-flush",
+            () -> flushed().thenApply(x -> org.apache.pekko.Done.getInstance()));
+  }
+
+  /** Completes when every write queued so far is done (failed ones included). */
+  synchronized CompletionStage<Void> flushed() {
+    return tail.handle((ignored, error) -> null);
   }
 
   /** Reads the journal (after any writes still queued), then rewrites it compacted. */
