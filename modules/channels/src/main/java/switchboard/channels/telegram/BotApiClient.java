@@ -4,6 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,21 +16,13 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeoutException;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
-import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
-import org.apache.pekko.stream.Materializer;
 
 /**
- * The few Bot API methods the channel uses, over the Pekko HTTP client (non-blocking: every call
- * returns a CompletionStage the actors pipe to themselves, so no actor thread ever waits on
- * Telegram). Every failure becomes a {@link BotApiException} whose text has the token redacted.
+ * The few Bot API methods the channel uses, over the JDK's non-blocking {@link HttpClient}: every
+ * call returns a CompletionStage that the actors pipe to themselves, so no actor thread ever waits
+ * on Telegram. Why not Pekko HTTP's client: its connection pool logs request URIs, and a Bot API
+ * URI carries the token ({@code /bot<token>/getUpdates}); the JDK client logs nothing. Every
+ * failure becomes a {@link BotApiException} whose text has the token redacted.
  */
 final class BotApiClient {
   /** How much longer than the long-poll timeout a getUpdates may take before it counts as hung. */
@@ -34,27 +31,16 @@ final class BotApiClient {
   private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final Http http;
-  private final org.apache.pekko.event.LoggingAdapter log;
-  private final Materializer materializer;
-  private final ConnectionPoolSettings pool;
+  private final HttpClient http;
   private final String methodBase;
   private final Redactor redactor;
 
-  BotApiClient(ActorSystem<?> system, TelegramConfig config) {
-    this.http = Http.get(system);
-    this.log = system.classicSystem().log();
-    this.materializer = Materializer.matFromSystem(system);
-    Duration idle = config.pollTimeout().plus(POLL_GRACE);
-    this.pool =
-        ConnectionPoolSettings.create(system.classicSystem())
-            .withMaxConnections(16)
-            .withMaxOpenRequests(256)
-            .withMaxRetries(0)
-            .withConnectionSettings(
-                ClientConnectionSettings.create(system.classicSystem())
-                    .withIdleTimeout(idle)
-                    .withConnectingTimeout(Duration.ofSeconds(10)));
+  BotApiClient(TelegramConfig config) {
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
     this.methodBase = config.baseUrl() + "/bot" + config.token() + "/";
     this.redactor = new Redactor(config.token());
   }
@@ -102,31 +88,24 @@ final class BotApiClient {
   }
 
   private CompletionStage<JsonNode> call(String method, ObjectNode params, Duration timeout) {
-    byte[] body;
+    CompletableFuture<JsonNode> result;
     try {
-      body = JSON.writeValueAsBytes(params);
-    } catch (IOException e) {
-      return CompletableFuture.failedFuture(e);
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create(methodBase + method))
+              .timeout(timeout)
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(params)))
+              .build();
+      result =
+          http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
+              .thenApply(response -> parse(method, response.statusCode(), response.body()));
+    } catch (IOException | RuntimeException e) {
+      result = CompletableFuture.failedFuture(e);
     }
-    HttpRequest request =
-        HttpRequest.POST(methodBase + method)
-            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
-    return http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
-        .thenCompose(response -> read(method, response, timeout))
-        .toCompletableFuture()
-        .orTimeout(timeout.toMillis() + 1000, java.util.concurrent.TimeUnit.MILLISECONDS)
-        .exceptionally(
-            e -> {
-              throw failure(method, e);
-            });
-  }
-
-  private CompletionStage<JsonNode> read(String method, HttpResponse response, Duration timeout) {
-    int status = response.status().intValue();
-    return response
-        .entity()
-        .toStrict(timeout.toMillis(), materializer)
-        .thenApply(strict -> parse(method, status, strict.getData().toArray()));
+    return result.exceptionally(
+        e -> {
+          throw failure(method, e);
+        });
   }
 
   private JsonNode parse(String method, int status, byte[] body) {
@@ -164,7 +143,7 @@ final class BotApiClient {
       return new BotApiException(api.status(), redactor.redact(api.getMessage()), api.retryAfter());
     }
     String what =
-        cause instanceof TimeoutException
+        cause instanceof HttpTimeoutException
             ? "timed out"
             : cause.getClass().getSimpleName() + ": " + cause.getMessage();
     return new BotApiException(0, redactor.redact(method + ": " + what), Optional.empty());

@@ -118,10 +118,11 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   public static Behavior<Command> create(
       TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir) {
     TelegramJournal journal = new TelegramJournal(dataDir);
+    BotApiClient api = new BotApiClient(config);
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
-                timers -> new TelegramChannel(context, timers, config, conversations, journal)));
+                timers -> new TelegramChannel(context, timers, config, conversations, journal, api)));
   }
 
   private TelegramChannel(
@@ -129,13 +130,14 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
       TimerScheduler<Command> timers,
       TelegramConfig config,
       ActorRef<ConversationsActor.Command> conversations,
-      TelegramJournal journal) {
+      TelegramJournal journal,
+      BotApiClient api) {
     super(context);
     this.timers = timers;
     this.config = config;
     this.conversations = conversations;
     this.journal = journal;
-    this.api = new BotApiClient(context.getSystem(), config);
+    this.api = api;
     this.redactor = api.redactor();
     this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     journal.flushOnShutdown(context.getSystem());

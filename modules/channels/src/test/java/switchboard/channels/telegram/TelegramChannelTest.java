@@ -146,10 +146,11 @@ class TelegramChannelTest {
     assertEquals(2, busy.maxPending());
     assertEquals(1, busy.busyReplies());
 
-    first.replyTo().tell(StubConversations.answered("answer one"));
-    second.replyTo().tell(StubConversations.answered("answer two"));
-    assertEquals("answer one", api.awaitSentTo(21, 1, WAIT).get(0).text());
-    assertEquals("answer two", api.awaitSentTo(22, 1, WAIT).get(0).text());
+    // The two chats ask concurrently: answer each with the text of its own message.
+    first.replyTo().tell(StubConversations.answered("answer to " + first.text()));
+    second.replyTo().tell(StubConversations.answered("answer to " + second.text()));
+    assertEquals("answer to first", api.awaitSentTo(21, 1, WAIT).get(0).text());
+    assertEquals("answer to second", api.awaitSentTo(22, 1, WAIT).get(0).text());
     eventually(() -> assertEquals(0, status().pending()));
 
     // The busy message never reached the conversations; the next one does.
