@@ -142,10 +142,17 @@ final class BotApiClient {
     if (cause instanceof BotApiException api) {
       return new BotApiException(api.status(), redactor.redact(api.getMessage()), api.retryAfter());
     }
-    String what =
-        cause instanceof HttpTimeoutException
-            ? "timed out"
-            : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    String what = cause instanceof HttpTimeoutException ? "timed out" : describe(cause);
     return new BotApiException(0, redactor.redact(method + ": " + what), Optional.empty());
+  }
+
+  /** The exception's class and the first message found down its causes (the JDK often nests them). */
+  static String describe(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        return error.getClass().getSimpleName() + ": " + t.getMessage();
+      }
+    }
+    return error.getClass().getSimpleName();
   }
 }

@@ -424,6 +424,6 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
 
   private String describe(Throwable error) {
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-    return redactor.redact(cause.getClass().getSimpleName() + ": " + cause.getMessage());
+    return redactor.redact(BotApiClient.describe(cause));
   }
 }
