@@ -25,7 +25,6 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.telegram.fake.FakeBotApi;
 import switchboard.channels.telegram.fake.FakeBotApi.SentMessage;
 import switchboard.router.ConversationsActor;
-import switchboard.router.RouteResult;
 
 /** The Telegram channel against the fake Bot API, with a stub ConversationsActor. */
 class TelegramChannelTest {
