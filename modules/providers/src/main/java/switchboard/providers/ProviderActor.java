@@ -126,6 +126,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       ActorContext<Command> context, TimerScheduler<Command> timers, ProviderConfig config, RetryConfig retry,
       ProviderEvents events, BreakerBook book, Optional<SimulatedProvider> simulated) {
     super(context);
+    context.setLoggerName(ProviderActor.class);
     this.timers = timers;
     this.config = config;
     this.retry = retry;
@@ -447,13 +448,13 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     }
     for (ProviderEvents.BreakerChange change : changes) {
       String who = change.keyAlias().map(a -> "key " + a).orElse("provider breaker");
-      String until = change.until().map(Instant::toString).orElse(
-          change.to() == BreakerState.OPEN ? "an operator resets it" : "-");
       String why = change.reason().map(OutcomeKind::wire).orElse(cause.isEmpty() ? "recovered" : cause);
+      String until = change.to() != BreakerState.OPEN ? ""
+          : ", open until " + change.until().map(Instant::toString).orElse("an operator resets it");
+      String detail = change.detail().isEmpty() || change.to() == BreakerState.CLOSED ? "" : ": " + change.detail();
       boolean severe = change.to() == BreakerState.OPEN && change.reason().filter(r -> r != OutcomeKind.UNAVAILABLE).isPresent();
-      String line = "provider {} {}: {} -> {} ({}), until {}{}";
-      Object[] args = {config.name(), who, change.from().wire(), change.to().wire(), why, until,
-          change.detail().isEmpty() || change.to() == BreakerState.CLOSED ? "" : ": " + change.detail()};
+      String line = "provider {} {}: {} -> {} ({}){}{}";
+      Object[] args = {config.name(), who, change.from().wire(), change.to().wire(), why, until, detail};
       if (severe) {
         getContext().getLog().error(line, args);
       } else {
