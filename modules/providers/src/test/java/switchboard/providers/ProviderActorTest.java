@@ -169,6 +169,25 @@ class ProviderActorTest {
   }
 
   @Test
+  void quotaAndBudgetTypesInA429AreNeverRetried() {
+    ActorRef<ProviderActor.Command> quota = spawn(openai(List.of("sk-one")), FAST, ProviderEvents.NONE);
+    fake.enqueue(Step.status(429).withErrorType("insufficient_quota"));
+    ProviderResult.Failure noCredits = assertInstanceOf(ProviderResult.Failure.class, ask(KIT, quota, request("a")));
+    assertEquals(OutcomeKind.OUT_OF_CREDITS, noCredits.kind());
+    assertEquals(1, noCredits.calls());
+
+    ActorRef<ProviderActor.Command> budget = spawn(openai(List.of("sk-two")), FAST, ProviderEvents.NONE);
+    fake.enqueue(Step.status(429).withErrorType("budget_exceeded"));
+    ProviderResult.Failure capped = assertInstanceOf(ProviderResult.Failure.class, ask(KIT, budget, request("b")));
+    assertEquals(OutcomeKind.BUDGET_EXCEEDED, capped.kind());
+    assertEquals(1, capped.calls());
+    ProviderResult.Failure refused = assertInstanceOf(ProviderResult.Failure.class, ask(KIT, budget, request("c")));
+    assertEquals(OutcomeKind.BUDGET_EXCEEDED, refused.kind());
+    assertEquals(0, refused.calls());
+    assertEquals(2, fake.calls().size());
+  }
+
+  @Test
   void aHangIsUnavailableAfterTheTimeout() {
     ProviderConfig slow = config("slow", ProviderConfig.Kind.OPENAI, fake.openAiBaseUrl(), List.of("sk-one"),
         Duration.ofMillis(700));
