@@ -382,7 +382,7 @@ final class BreakerBook {
     root.put("unavailable-opens", opens);
     root.set("provider-breaker", breakerJson(provider));
     ObjectNode byKey = root.putObject("keys");
-    keys.forEach(k -> byKey.set(k.alias, breakerJson(k.breaker)));
+    keys.forEach(k -> byKey.set(k.alias, breakerJson(k.breaker).put("fingerprint", fingerprint(k.secret))));
     return root;
   }
 
@@ -403,8 +403,9 @@ final class BreakerBook {
   }
 
   /**
-   * Reads the saved breakers, by key alias. An {@code auth_failed} breaker is not restored: it waits
-   * for an operator, and restarting the process is such an act.
+   * Reads the saved breakers, by key alias (when the key is still the same one). An
+   * {@code auth_failed} breaker is not restored: it waits for an operator, and restarting the
+   * process is such an act.
    */
   private void load() {
     if (file.isEmpty() || !Files.isRegularFile(file.get())) {
@@ -415,10 +416,26 @@ final class BreakerBook {
       opens = root.path("unavailable-opens").asInt(0);
       restore(root.path("provider-breaker"), provider, "provider " + config.name());
       for (Key k : keys) {
-        restore(root.path("keys").path(k.alias), k.breaker, "key " + k.alias);
+        JsonNode saved = root.path("keys").path(k.alias);
+        if (saved.path("fingerprint").asText(fingerprint(k.secret)).equals(fingerprint(k.secret))) {
+          restore(saved, k.breaker, "key " + k.alias);
+        }
       }
     } catch (IOException | RuntimeException e) {
       LOG.error("could not read saved breakers from {}: {}", file.get(), e.toString());
+    }
+  }
+
+  /**
+   * A short, non-reversible fingerprint of a key, so a breaker saved for one key is not applied to
+   * a different key that took its alias (the operator replaced it).
+   */
+  static String fingerprint(String secret) {
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(hash, 0, 4);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing", e);
     }
   }
 

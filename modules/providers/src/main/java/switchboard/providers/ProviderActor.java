@@ -274,6 +274,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     if (job == null || job.attempt != ended.attempt()) {
       return;
     }
+    job.attempt = 0;
     timers.cancel(attemptTimer(ended.attempt()));
     Instant now = Instant.now();
     ErrorClassifier.Verdict verdict =

@@ -417,6 +417,24 @@ class ProviderActorTest {
     assertEquals("primary#2", ok.keyAlias());
     assertEquals(3, fake.calls().size());
     assertEquals("sk-two", fake.calls().get(2).apiKey());
+    KIT.stop(second);
+
+    ProviderConfig replaced = openai(List.of("sk-new", "sk-two"));
+    ActorRef<ProviderActor.Command> third = KIT.spawn(ProviderActor.create(replaced, FAST,
+        Fixtures.NO_UNAVAILABLE_BREAKER, ProviderEvents.NONE, Optional.of(dataDir)));
+    assertEquals(BreakerState.CLOSED, status(KIT, third).keys().get(0).state(), "a replaced key starts closed");
+  }
+
+  @Test
+  void aLateAnswerAfterATimeoutIsIgnored() {
+    ProviderConfig slow = config("slow", ProviderConfig.Kind.OPENAI, fake.openAiBaseUrl(), List.of("sk-one"),
+        Duration.ofMillis(500));
+    ActorRef<ProviderActor.Command> actor = spawn(slow, retry(1, Duration.ofMillis(1500)), ProviderEvents.NONE);
+    fake.enqueue(Step.ok("too late").withDelay(Duration.ofMillis(900)));
+    ProviderResult.Success ok = assertInstanceOf(ProviderResult.Success.class, ask(KIT, actor, request("hi")));
+    assertEquals(2, ok.calls());
+    assertEquals("Echo: hi", ok.text());
+    assertEquals(2, fake.calls().size());
   }
 
   @Test
