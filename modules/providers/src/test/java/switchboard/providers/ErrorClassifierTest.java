@@ -43,7 +43,7 @@ class ErrorClassifierTest {
   void classifiesEveryCaseOfTheSpec(String id, JsonNode c) {
     ProviderConfig.Kind kind = ProviderConfig.Kind.valueOf(c.path("provider_kind").asText().toUpperCase(Locale.ROOT));
     Map<String, String> headers = new HashMap<>();
-    c.path("headers").fields().forEachRemaining(e -> headers.put(e.getKey().toLowerCase(Locale.ROOT), e.getValue().asText()));
+    c.path("headers").properties().forEach(e -> headers.put(e.getKey().toLowerCase(Locale.ROOT), e.getValue().asText()));
     Classification result =
         ErrorClassifier.classify(kind, false, c.path("status").asInt(), headers, c.path("body").asText());
     JsonNode expect = c.path("expect");
