@@ -19,8 +19,9 @@ import org.apache.pekko.stream.Materializer;
 
 /**
  * One provider's HTTP client over Pekko HTTP's pooled connections. Every response entity is read
- * (bounded by the provider's {@code timeout}) or discarded, so the pool never stalls; a hung
- * connection is closed by the pool's idle timeout, which equals the provider's timeout.
+ * (bounded by the provider's {@code timeout}) or discarded, so the pool never stalls. The actor's
+ * own timer decides that a call timed out; a hung connection is then freed by the pool's idle
+ * timeout, set just beyond the provider's timeout so it never pre-empts that timer.
  */
 final class HttpTransport {
 
@@ -43,7 +44,9 @@ final class HttpTransport {
         ConnectionPoolSettings.create(classic)
             .withMaxRetries(0)
             .withConnectionSettings(
-                ClientConnectionSettings.create(classic).withIdleTimeout(timeout).withConnectingTimeout(timeout));
+                ClientConnectionSettings.create(classic)
+                    .withIdleTimeout(timeout.plusSeconds(1))
+                    .withConnectingTimeout(timeout));
   }
 
   /** POSTs a JSON body; completes with the whole response, or fails on a connection error. */

@@ -312,7 +312,7 @@ class ProviderActorTest {
 
   @Test
   void repeatedUnavailableOpensTheBreakerThenAHalfOpenProbeClosesIt() {
-    BreakerConfig breaker = new BreakerConfig(2, Duration.ofMillis(400), Duration.ofSeconds(5));
+    BreakerConfig breaker = new BreakerConfig(2, Duration.ofSeconds(2), Duration.ofSeconds(5));
     Fixtures.RecordingEvents events = new Fixtures.RecordingEvents();
     ActorRef<ProviderActor.Command> actor = KIT.spawn(ProviderActor.create(openai(List.of("sk-one")),
         retry(0, Duration.ofMillis(50)), breaker, events, Optional.empty()));
