@@ -1,13 +1,45 @@
 package switchboard.providers;
 
+import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import switchboard.providers.ErrorClassifier.Classification;
+import switchboard.providers.HttpTransport.RawResponse;
+import switchboard.providers.config.BreakerConfig;
+import switchboard.providers.config.ProviderConfig;
+import switchboard.providers.config.RetryConfig;
 
 /**
- * PROTOCOL PLACEHOLDER - the behaviour is being written (issue 2). One actor per configured provider:
- * turns a chat request into exactly the right number of HTTP calls, holds the breakers and the key pool.
+ * One actor per configured provider: turns a chat request into exactly the right number of calls
+ * (CONTRACT.md section 3). Each response is classified by {@link ErrorClassifier}; rate_limited and
+ * unavailable are retried on timers within {@code retry}; out_of_credits, budget_exceeded and
+ * auth_failed open the key's breaker (and the provider's once every key is open) so no further call
+ * is paid for; repeated unavailable opens the provider's breaker with a growing cooldown, then one
+ * probe decides. Breakers live outside the actor instance, so they survive its restarts.
+ *
+ * <p>Supervise it with restart: {@link Crash} and any bug restart it; in-flight requests are then
+ * answered with an {@code unavailable} failure, never left hanging.
  */
-public final class ProviderActor {
+public final class ProviderActor extends AbstractBehavior<ProviderActor.Command> {
 
   /** What a provider actor understands. */
   public sealed interface Command {}
@@ -27,5 +59,460 @@ public final class ProviderActor {
     INSTANCE
   }
 
-  private ProviderActor() {}
+  /** Makes the actor throw, for supervision tests and chaos drills. */
+  public enum Crash implements Command {
+    INSTANCE
+  }
+
+  /** One call ended: a response, or why there was none (timeout, connection error). */
+  private record CallEnded(long job, long attempt, Optional<RawResponse> response, String failure)
+      implements Command {}
+
+  /** The wait before a retry of {@code job} is over. */
+  private record RetryNow(long job) implements Command {}
+
+  /** A message being worked on. */
+  private static final class Job {
+    final long id;
+    final Complete command;
+    final long simulatedNumber;
+    int calls;
+    int retries;
+    boolean probe;
+    long attempt;
+    BreakerBook.Key key;
+    Instant started;
+    OutcomeKind lastKind = OutcomeKind.UNAVAILABLE;
+    int lastStatus;
+    String lastDetail = "";
+    Optional<Duration> lastRetryAfter = Optional.empty();
+
+    Job(long id, Complete command, long simulatedNumber) {
+      this.id = id;
+      this.command = command;
+      this.simulatedNumber = simulatedNumber;
+    }
+  }
+
+  private static final Pattern KEY_LIKE = Pattern.compile("(sk-|sk_|key-)[A-Za-z0-9_\\-]{6,}");
+
+  private final ProviderConfig config;
+  private final RetryConfig retry;
+  private final ProviderEvents events;
+  private final BreakerBook book;
+  private final Optional<SimulatedProvider> simulated;
+  private final Optional<HttpTransport> transport;
+  private final WireFormat wire;
+  private final TimerScheduler<Command> timers;
+  private final Executor writer;
+  private final Map<Long, Job> jobs = new LinkedHashMap<>();
+  private long jobSeq;
+  private long attemptSeq;
+
+  /**
+   * A provider actor. Breakers are kept across restarts of the returned behaviour and, when
+   * {@code dataDir} is given, across process restarts in {@code <dataDir>/breakers/<name>.json}.
+   */
+  public static Behavior<Command> create(
+      ProviderConfig config, RetryConfig retry, BreakerConfig breaker, ProviderEvents events, Optional<Path> dataDir) {
+    BreakerBook book = new BreakerBook(config, breaker, dataDir);
+    Optional<SimulatedProvider> simulated =
+        config.kind() == ProviderConfig.Kind.SIMULATED ? Optional.of(new SimulatedProvider(config)) : Optional.empty();
+    return Behaviors.setup(
+        context -> Behaviors.withTimers(timers -> new ProviderActor(context, timers, config, retry, events, book, simulated)));
+  }
+
+  private ProviderActor(
+      ActorContext<Command> context, TimerScheduler<Command> timers, ProviderConfig config, RetryConfig retry,
+      ProviderEvents events, BreakerBook book, Optional<SimulatedProvider> simulated) {
+    super(context);
+    context.setLoggerName(ProviderActor.class);
+    this.timers = timers;
+    this.config = config;
+    this.retry = retry;
+    this.events = events;
+    this.book = book;
+    this.simulated = simulated;
+    this.wire = WireFormat.of(config.kind());
+    this.transport =
+        simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout()));
+    this.writer = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    book.abandonProbes();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Complete.class, this::onComplete)
+        .onMessage(CallEnded.class, this::onCallEnded)
+        .onMessage(RetryNow.class, this::onRetryNow)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessageEquals(ResetBreakers.INSTANCE, this::onReset)
+        .onMessageEquals(Crash.INSTANCE, this::onCrash)
+        .onSignal(PreRestart.class, signal -> onStopping())
+        .onSignal(PostStop.class, signal -> onStopping())
+        .build();
+  }
+
+  // ---- handlers --------------------------------------------------------------------------------
+
+  private Behavior<Command> onComplete(Complete complete) {
+    accept(complete);
+    return this;
+  }
+
+  private Behavior<Command> onCallEnded(CallEnded ended) {
+    callEnded(ended);
+    return this;
+  }
+
+  private Behavior<Command> onRetryNow(RetryNow retryNow) {
+    retryNow(retryNow.job());
+    return this;
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus get) {
+    get.replyTo().tell(status());
+    return this;
+  }
+
+  private Behavior<Command> onReset() {
+    publish(book.reset(Instant.now()), "reset by an operator");
+    return this;
+  }
+
+  private Behavior<Command> onCrash() {
+    throw new IllegalStateException("crash drill in provider " + config.name());
+  }
+
+  private Behavior<Command> onStopping() {
+    answerInFlight();
+    return this;
+  }
+
+  // ---- the work --------------------------------------------------------------------------------
+
+  private void accept(Complete complete) {
+    Instant now = Instant.now();
+    publish(book.tick(now), "");
+    if (!now.isBefore(complete.deadline())) {
+      complete.replyTo().tell(new ProviderResult.Failure(config.name(), OutcomeKind.UNAVAILABLE, 0,
+          "no time left before the deadline", Optional.empty(), 0));
+      return;
+    }
+    BreakerBook.View view = book.view();
+    if (view.state() == BreakerState.OPEN) {
+      refuse(complete.replyTo(), view, now);
+      return;
+    }
+    boolean probe = false;
+    if (book.providerHalfOpen()) {
+      if (!book.takeProviderProbe()) {
+        refuseWhileProbing(complete.replyTo());
+        return;
+      }
+      probe = true;
+    }
+    Job job = new Job(++jobSeq, complete, simulated.map(SimulatedProvider::nextMessage).orElse(0L));
+    job.probe = probe;
+    jobs.put(job.id, job);
+    attempt(job);
+  }
+
+  /** Starts the next call of {@code job} on the next ready key, or waits for a cooling key. */
+  private void attempt(Job job) {
+    Instant now = Instant.now();
+    Optional<BreakerBook.Key> key = book.pick(now);
+    if (key.isEmpty()) {
+      Optional<Instant> cooled = book.earliestCooled(now);
+      if (cooled.isPresent()) {
+        Duration wait = Duration.between(now, cooled.get());
+        if (job.calls == 0) {
+          job.lastKind = OutcomeKind.RATE_LIMITED;
+          job.lastDetail = "every key is cooling down after a rate limit (ready in " + ErrorClassifier.human(wait) + ")";
+          job.lastRetryAfter = Optional.of(wait);
+        }
+        if (!retryAfterTooLong(job, wait)) {
+          scheduleRetry(job, OutcomeKind.RATE_LIMITED, wait);
+        }
+        return;
+      }
+      BreakerBook.View view = book.view();
+      if (job.calls == 0) {
+        job.lastKind = view.reason().orElse(OutcomeKind.UNAVAILABLE);
+        job.lastDetail = view.state() == BreakerState.OPEN ? openText(view) : "every key is busy with a probe call";
+      }
+      finish(job, failure(job));
+      return;
+    }
+    call(job, key.get(), now);
+  }
+
+  private void call(Job job, BreakerBook.Key key, Instant now) {
+    long attempt = ++attemptSeq;
+    job.attempt = attempt;
+    job.calls++;
+    job.key = key;
+    job.started = now;
+    if (simulated.isPresent()) {
+      RawResponse response = simulated.get().answer(job.simulatedNumber, job.command.request());
+      timers.startSingleTimer(attemptTimer(attempt),
+          new CallEnded(job.id, attempt, Optional.of(response), ""), config.simulate().latency());
+      return;
+    }
+    Map<String, String> headers = wire.authHeaders(key.secret);
+    byte[] body = wire.requestBody(job.command.request(), config.model(), config.maxTokens());
+    getContext().pipeToSelf(transport.orElseThrow().post(wire.url(config.baseUrl()), headers, body),
+        (response, error) -> new CallEnded(job.id, attempt, Optional.ofNullable(response),
+            error == null ? "" : describe(error)));
+    timers.startSingleTimer(attemptTimer(attempt), new CallEnded(job.id, attempt, Optional.empty(),
+        "timed out after " + ErrorClassifier.human(config.timeout())), config.timeout());
+  }
+
+  private void callEnded(CallEnded ended) {
+    Job job = jobs.get(ended.job());
+    if (job == null || job.attempt != ended.attempt()) {
+      return;
+    }
+    job.attempt = 0;
+    timers.cancel(attemptTimer(ended.attempt()));
+    Instant now = Instant.now();
+    ErrorClassifier.Verdict verdict =
+        ended.response()
+            .map(r -> ErrorClassifier.verdict(config.kind(), config.authErrorsMeanQuota(), r.status(), r.headers(), r.body(), now))
+            .orElseGet(() -> new ErrorClassifier.Verdict(
+                new Classification(OutcomeKind.UNAVAILABLE, Optional.empty(), ended.failure()), Optional.empty()));
+    Classification c = verdict.classification();
+    int status = ended.response().map(RawResponse::status).orElse(0);
+    Usage usage = verdict.completion().map(WireFormat.Completion::usage).orElse(Usage.NONE);
+    double cost = cost(usage);
+    book.account(job.key, usage, cost, now);
+    events.call(new ProviderEvents.CallRecord(now, config.name(), job.key.alias, config.model(),
+        job.command.request().origin(), job.calls, status, c.kind(), Duration.between(job.started, now), usage, cost,
+        rateLimitHeaders(ended.response())));
+    job.lastKind = c.kind();
+    job.lastStatus = status;
+    job.lastDetail = redact(c.detail());
+    job.lastRetryAfter = c.retryAfter();
+    publish(book.outcome(job.key, c.kind(), job.lastDetail, c.retryAfter(), now), "");
+    switch (c.kind()) {
+      case OK -> finish(job, new ProviderResult.Success(config.name(), job.key.alias, config.model(),
+          verdict.completion().orElseThrow().text(), usage, job.calls));
+      case OUT_OF_CREDITS, BUDGET_EXCEEDED, AUTH_FAILED -> nextKeyOrFinish(job);
+      case BAD_REQUEST -> finish(job, failure(job));
+      case RATE_LIMITED -> rateLimited(job, c.retryAfter(), now);
+      case UNAVAILABLE -> unavailable(job, c.retryAfter());
+    }
+  }
+
+  /** The key is now open: the same message may go to another key of the pool at once. */
+  private void nextKeyOrFinish(Job job) {
+    if (book.view().state() == BreakerState.OPEN) {
+      finish(job, failure(job));
+    } else {
+      attempt(job);
+    }
+  }
+
+  private void rateLimited(Job job, Optional<Duration> retryAfter, Instant now) {
+    Optional<Duration> asked = retry.respectRetryAfter() ? retryAfter : Optional.empty();
+    Duration wait = asked.orElseGet(() -> backoff(job.retries + 1));
+    book.coolDown(job.key, now.plus(wait));
+    if (book.anyReady(now)) {
+      attempt(job);
+    } else if (!retryAfterTooLong(job, wait)) {
+      scheduleRetry(job, OutcomeKind.RATE_LIMITED, wait);
+    }
+  }
+
+  private void unavailable(Job job, Optional<Duration> retryAfter) {
+    if (job.probe || book.view().state() == BreakerState.OPEN) {
+      finish(job, failure(job));
+      return;
+    }
+    Optional<Duration> asked = retry.respectRetryAfter() ? retryAfter : Optional.empty();
+    Duration wait = asked.orElseGet(() -> backoff(job.retries + 1));
+    if (!retryAfterTooLong(job, wait)) {
+      scheduleRetry(job, OutcomeKind.UNAVAILABLE, wait);
+    }
+  }
+
+  /** A wait longer than {@code max-retry-after} is not waited out: the failure goes back now. */
+  private boolean retryAfterTooLong(Job job, Duration wait) {
+    if (retry.respectRetryAfter() && wait.compareTo(retry.maxRetryAfter()) > 0) {
+      finish(job, failure(job));
+      return true;
+    }
+    return false;
+  }
+
+  private void scheduleRetry(Job job, OutcomeKind kind, Duration wait) {
+    Instant startAt = Instant.now().plus(wait);
+    if (job.retries >= retry.maxRetries() || !startAt.isBefore(job.command.deadline())) {
+      finish(job, failure(job));
+      return;
+    }
+    job.retries++;
+    events.retryScheduled(config.name(), kind, wait);
+    timers.startSingleTimer(retryTimer(job.id), new RetryNow(job.id), wait);
+  }
+
+  private void retryNow(long id) {
+    Job job = jobs.get(id);
+    if (job == null) {
+      return;
+    }
+    Instant now = Instant.now();
+    publish(book.tick(now), "");
+    BreakerBook.View view = book.view();
+    if (view.state() == BreakerState.OPEN) {
+      finish(job, failure(job));
+      return;
+    }
+    if (book.providerHalfOpen() && !job.probe) {
+      if (!book.takeProviderProbe()) {
+        finish(job, failure(job));
+        return;
+      }
+      job.probe = true;
+    }
+    attempt(job);
+  }
+
+  private void finish(Job job, ProviderResult result) {
+    jobs.remove(job.id);
+    timers.cancel(retryTimer(job.id));
+    timers.cancel(attemptTimer(job.attempt));
+    if (job.probe) {
+      book.releaseProviderProbe();
+    }
+    job.command.replyTo().tell(result);
+  }
+
+  private ProviderResult.Failure failure(Job job) {
+    return new ProviderResult.Failure(config.name(), job.lastKind, job.lastStatus, job.lastDetail,
+        job.lastRetryAfter, job.calls);
+  }
+
+  private void refuse(ActorRef<ProviderResult> replyTo, BreakerBook.View view, Instant now) {
+    OutcomeKind kind = view.reason().orElse(OutcomeKind.UNAVAILABLE);
+    String text = openText(view);
+    events.refused(config.name(), kind, text);
+    Optional<Duration> wait = view.until().map(u -> Duration.between(now, u)).filter(d -> !d.isNegative());
+    replyTo.tell(new ProviderResult.Failure(config.name(), kind, 0, text, wait, 0));
+  }
+
+  private void refuseWhileProbing(ActorRef<ProviderResult> replyTo) {
+    String text = "breaker half-open after unavailable: a probe call is in flight";
+    events.refused(config.name(), OutcomeKind.UNAVAILABLE, text);
+    replyTo.tell(new ProviderResult.Failure(config.name(), OutcomeKind.UNAVAILABLE, 0, text, Optional.empty(), 0));
+  }
+
+  private static String openText(BreakerBook.View view) {
+    String until = view.until().map(u -> "open until " + u).orElse("open until an operator resets it");
+    String why = view.reason().map(OutcomeKind::wire).orElse("unavailable");
+    return "breaker " + until + " after " + why + (view.detail().isEmpty() ? "" : " (" + view.detail() + ")");
+  }
+
+  /** Every message still being worked on gets its one answer before this incarnation goes. */
+  private void answerInFlight() {
+    for (Job job : new ArrayList<>(jobs.values())) {
+      job.command.replyTo().tell(new ProviderResult.Failure(config.name(), OutcomeKind.UNAVAILABLE, 0,
+          "internal error in provider " + config.name() + ", the message was not completed", Optional.empty(),
+          job.calls));
+    }
+    jobs.clear();
+    book.abandonProbes();
+  }
+
+  // ---- status, logging, helpers ---------------------------------------------------------------
+
+  private ProviderStatus status() {
+    Instant now = Instant.now();
+    publish(book.tick(now), "");
+    BreakerBook.View view = book.view();
+    List<ProviderStatus.KeyStatus> keys = new ArrayList<>();
+    for (BreakerBook.Key k : book.keys) {
+      Optional<Instant> cooling = Optional.ofNullable(k.coolingUntil).filter(now::isBefore);
+      keys.add(new ProviderStatus.KeyStatus(k.alias, k.breaker.state,
+          Optional.ofNullable(k.breaker.reason).map(OutcomeKind::wire), Optional.ofNullable(k.breaker.until),
+          cooling, k.counters.snapshot()));
+    }
+    return new ProviderStatus(config.name(), config.kind().wire(), config.model(), config.priority(),
+        config.fallbackOnly(), view.state(), view.reason().map(OutcomeKind::wire), view.until(), keys,
+        book.counters.snapshot(), ProviderStatus.Throttle.NONE);
+  }
+
+  private void publish(List<ProviderEvents.BreakerChange> changes, String cause) {
+    if (changes.isEmpty()) {
+      return;
+    }
+    for (ProviderEvents.BreakerChange change : changes) {
+      String who = change.keyAlias().map(a -> "key " + a).orElse("provider breaker");
+      String why = change.reason().map(OutcomeKind::wire).orElse(cause.isEmpty() ? "recovered" : cause);
+      String until = change.to() != BreakerState.OPEN ? ""
+          : ", open until " + change.until().map(Instant::toString).orElse("an operator resets it");
+      String detail = change.detail().isEmpty() || change.to() == BreakerState.CLOSED ? "" : ": " + change.detail();
+      boolean severe = change.to() == BreakerState.OPEN && change.reason().filter(r -> r != OutcomeKind.UNAVAILABLE).isPresent();
+      String line = "provider {} {}: {} -> {} ({}){}{}";
+      Object[] args = {config.name(), who, change.from().wire(), change.to().wire(), why, until, detail};
+      if (severe) {
+        getContext().getLog().error(line, args);
+      } else {
+        getContext().getLog().warn(line, args);
+      }
+      events.breakerChanged(change);
+    }
+    book.save(writer);
+  }
+
+  private Duration backoff(int retryNumber) {
+    Duration base = retry.backoff(retryNumber);
+    long extra = (long) (base.toMillis() * retry.jitter() * ThreadLocalRandom.current().nextDouble());
+    return base.plusMillis(extra);
+  }
+
+  private double cost(Usage usage) {
+    return usage.inputTokens() * config.price().inputPerMillion() / 1_000_000.0
+        + usage.outputTokens() * config.price().outputPerMillion() / 1_000_000.0;
+  }
+
+  /** Keys never leave the actor: a provider echoing one gets it replaced by its alias. */
+  private String redact(String text) {
+    String out = text;
+    for (BreakerBook.Key k : book.keys) {
+      if (!k.secret.isEmpty()) {
+        out = out.replace(k.secret, k.alias);
+      }
+    }
+    return KEY_LIKE.matcher(out).replaceAll("$1***");
+  }
+
+  private static Map<String, String> rateLimitHeaders(Optional<RawResponse> response) {
+    Map<String, String> out = new HashMap<>();
+    response.ifPresent(r -> r.headers().forEach((name, value) -> {
+      if (name.equals("retry-after") || name.equals("retry-after-ms") || name.startsWith("x-ratelimit-")
+          || name.startsWith("anthropic-ratelimit-")) {
+        out.put(name, value);
+      }
+    }));
+    return Map.copyOf(out);
+  }
+
+  private static String describe(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof java.util.concurrent.CompletionException) && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    return "connection failed: " + (message.length() > 160 ? message.substring(0, 157) + "..." : message);
+  }
+
+  private static String attemptTimer(long attempt) {
+    return "attempt-" + attempt;
+  }
+
+  private static String retryTimer(long job) {
+    return "retry-" + job;
+  }
 }

@@ -1,5 +1,7 @@
 package switchboard.router;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -59,6 +61,13 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
 
   private record Answered(Message message, RouteResult result) implements Command {}
 
+  /**
+   * A queued message or reset with the instant its answer is due: {@code request-timeout} after it
+   * arrived, so time spent waiting behind earlier messages counts against it and the channel that
+   * waits for the answer is never outlived.
+   */
+  private record Pending(Command command, Instant deadline) {}
+
   private enum IdleTimeout implements Command {
     INSTANCE
   }
@@ -69,7 +78,7 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
   private final ActorRef<Idle> owner;
   private final TimerScheduler<Command> timers;
   private final Deque<ChatMessage> history = new ArrayDeque<>();
-  private final Deque<Command> queue = new ArrayDeque<>();
+  private final Deque<Pending> queue = new ArrayDeque<>();
   private Message inFlight;
   private boolean stopRequested;
 
@@ -116,7 +125,7 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
 
   private Behavior<Command> enqueue(Command command) {
     timers.cancel(IdleTimeout.INSTANCE);
-    queue.add(command);
+    queue.add(new Pending(command, Instant.now().plus(settings.requestTimeout())));
     return drain();
   }
 
@@ -153,12 +162,14 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
   /** Starts the next queued item when nothing is in flight; stops or arms the idle timer when done. */
   private Behavior<Command> drain() {
     while (inFlight == null && !queue.isEmpty()) {
-      Command next = queue.poll();
-      if (next instanceof Reset reset) {
+      Pending next = queue.poll();
+      if (next.command() instanceof Reset reset) {
         history.clear();
         reset.replyTo().tell(ConversationsActor.Done.INSTANCE);
+      } else if (next.deadline().isAfter(Instant.now())) {
+        send((Message) next.command(), next.deadline());
       } else {
-        send((Message) next);
+        ((Message) next.command()).replyTo().tell(waitedTooLong());
       }
     }
     if (!isIdle()) {
@@ -171,7 +182,7 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
     return this;
   }
 
-  private void send(Message message) {
+  private void send(Message message, Instant deadline) {
     inFlight = message;
     List<ChatMessage> messages = new ArrayList<>(history.size() + 2);
     settings.systemPrompt().ifPresent(prompt -> messages.add(ChatMessage.system(prompt)));
@@ -182,8 +193,8 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
         .ask(
             RouteResult.class,
             router,
-            settings.answerTimeout(),
-            replyTo -> new RouterActor.Route(request, replyTo),
+            Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
+            replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),
             (result, failure) -> new Answered(message, result != null ? result : noAnswer()));
   }
 
@@ -219,7 +230,8 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
       inFlight = null;
       answered++;
     }
-    for (Command pending : queue) {
+    for (Pending queued : queue) {
+      Command pending = queued.command();
       if (pending instanceof Message message) {
         message.replyTo().tell(internalError());
         answered++;
@@ -234,6 +246,15 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
           .warn("conversation {} failed: answered {} pending message(s) with an internal error", conversationId, answered);
     }
     return this;
+  }
+
+  private RouteResult waitedTooLong() {
+    return new RouteResult.Failed(
+        OutcomeKind.UNAVAILABLE,
+        "",
+        ErrorTexts.waitedBehindEarlierMessages(settings.requestTimeout()),
+        Optional.empty(),
+        List.of());
   }
 
   private static RouteResult internalError() {

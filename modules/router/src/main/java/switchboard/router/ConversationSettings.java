@@ -12,11 +12,11 @@ import switchboard.providers.config.ConfigReader;
  * @param historyLength messages (user and assistant) kept per conversation and sent with the next one
  * @param idleTimeout   a conversation with nothing to do for this long is stopped (its history dropped)
  * @param systemPrompt  sent first in every request when present
- * @param answerTimeout how long a conversation waits for the router before answering {@code unavailable}
- *     itself: {@code request-timeout} plus a margin, a safety net only (the router answers first)
+ * @param requestTimeout the router's {@code request-timeout}: what one message may take in all, the time
+ *     it waits behind earlier messages of its conversation included
  */
 public record ConversationSettings(
-    int historyLength, Duration idleTimeout, Optional<String> systemPrompt, Duration answerTimeout) {
+    int historyLength, Duration idleTimeout, Optional<String> systemPrompt, Duration requestTimeout) {
 
   /** Added to {@code request-timeout} for {@link #answerTimeout}. */
   public static final Duration ANSWER_MARGIN = Duration.ofSeconds(5);
@@ -26,7 +26,7 @@ public record ConversationSettings(
           20,
           Duration.ofMinutes(30),
           Optional.empty(),
-          RouterSettings.DEFAULT.requestTimeout().plus(ANSWER_MARGIN));
+          RouterSettings.DEFAULT.requestTimeout());
 
   public ConversationSettings {
     if (historyLength < 0) {
@@ -34,13 +34,20 @@ public record ConversationSettings(
     }
     Objects.requireNonNull(idleTimeout, "idleTimeout");
     Objects.requireNonNull(systemPrompt, "systemPrompt");
-    Objects.requireNonNull(answerTimeout, "answerTimeout");
+    Objects.requireNonNull(requestTimeout, "requestTimeout");
   }
 
-  /** Settings with {@code answerTimeout} derived from {@code requestTimeout}. */
+  /**
+   * How long a conversation waits for the router before answering {@code unavailable} itself:
+   * {@code request-timeout} plus a margin, a safety net only (the router answers first).
+   */
+  public Duration answerTimeout() {
+    return requestTimeout.plus(ANSWER_MARGIN);
+  }
+
   public static ConversationSettings of(
       int historyLength, Duration idleTimeout, Optional<String> systemPrompt, Duration requestTimeout) {
-    return new ConversationSettings(historyLength, idleTimeout, systemPrompt, requestTimeout.plus(ANSWER_MARGIN));
+    return new ConversationSettings(historyLength, idleTimeout, systemPrompt, requestTimeout);
   }
 
   /**

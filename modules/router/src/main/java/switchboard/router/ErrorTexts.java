@@ -51,6 +51,15 @@ public final class ErrorTexts {
         + ". Please try again later.";
   }
 
+  /**
+   * A message waited so long behind earlier messages of its conversation that its time was up
+   * before it could be sent.
+   */
+  public static String waitedBehindEarlierMessages(Duration requestTimeout) {
+    return "Request timed out: earlier messages of this conversation took all of its "
+        + format(requestTimeout) + ". Please send it again.";
+  }
+
   /** There is no provider to ask at all. */
   public static String noProviders() {
     return "No provider is configured, so the message cannot be answered. An operator must add one.";

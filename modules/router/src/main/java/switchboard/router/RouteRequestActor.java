@@ -59,9 +59,11 @@ final class RouteRequestActor extends AbstractBehavior<RouteRequestActor.Message
     this.order = order;
     this.settings = settings;
     this.events = events;
-    this.deadline = Instant.now().plus(settings.requestTimeout());
+    Instant now = Instant.now();
+    Instant byTimeout = now.plus(settings.requestTimeout());
+    this.deadline = route.deadline().filter(d -> d.isBefore(byTimeout)).orElse(byTimeout);
     this.adapter = context.messageAdapter(ProviderResult.class, ProviderAnswered::new);
-    timers.startSingleTimer(DeadlinePassed.INSTANCE, settings.requestTimeout());
+    timers.startSingleTimer(DeadlinePassed.INSTANCE, Duration.between(now, deadline));
     askNext();
   }
 

@@ -1,6 +1,7 @@
 package switchboard.router;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -55,7 +56,13 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   public sealed interface Command {}
 
   /** Route {@code request} through the providers; exactly one {@link RouteResult} goes to {@code replyTo}. */
-  public record Route(ChatRequest request, ActorRef<RouteResult> replyTo) implements Command {}
+  public record Route(ChatRequest request, Optional<Instant> deadline, ActorRef<RouteResult> replyTo)
+      implements Command {
+    /** Bounded by {@code request-timeout} from now. */
+    public Route(ChatRequest request, ActorRef<RouteResult> replyTo) {
+      this(request, Optional.empty(), replyTo);
+    }
+  }
 
   /** Reply with every provider's status, in priority order. */
   public record GetStatus(ActorRef<List<ProviderStatus>> replyTo) implements Command {}

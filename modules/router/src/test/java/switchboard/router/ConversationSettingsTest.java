@@ -31,7 +31,7 @@ class ConversationSettingsTest {
         "switchboard { request-timeout = 60s, conversations { history-length = 4, idle-timeout = 10s, system-prompt = \"Be kind.\" } }");
 
     assertEquals(
-        new ConversationSettings(4, Duration.ofSeconds(10), Optional.of("Be kind."), Duration.ofSeconds(65)),
+        new ConversationSettings(4, Duration.ofSeconds(10), Optional.of("Be kind."), Duration.ofSeconds(60)),
         ConversationSettings.read(switchboard));
     assertEquals(List.of(), switchboard.problems());
   }

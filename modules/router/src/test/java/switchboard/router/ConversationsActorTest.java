@@ -93,6 +93,24 @@ class ConversationsActorTest {
   }
 
   @Test
+  void aMessageWhoseTimeRanOutWhileQueuedIsAnsweredWithoutAProviderCall() {
+    StubRouter router = new StubRouter(kit);
+    ConversationSettings oneSecond =
+        ConversationSettings.of(20, Duration.ofMinutes(5), Optional.empty(), Duration.ofSeconds(1));
+    ActorRef<ConversationsActor.Command> conversations = kit.spawn(ConversationsActor.create(router.ref, oneSecond));
+    TestProbe<RouteResult> probe = kit.createTestProbe();
+
+    conversations.tell(new ConversationsActor.UserMessage("http:queue", "hold on", probe.getRef()));
+    conversations.tell(new ConversationsActor.UserMessage("http:queue", "behind it", probe.getRef()));
+
+    assertEquals("echo:hold on", assertInstanceOf(RouteResult.Answered.class, probe.expectMessageClass(RouteResult.class, WAIT)).text());
+    RouteResult.Failed late = assertInstanceOf(RouteResult.Failed.class, probe.expectMessageClass(RouteResult.class, WAIT));
+    assertEquals(OutcomeKind.UNAVAILABLE, late.kind());
+    assertEquals("Request timed out: earlier messages of this conversation took all of its 1s. Please send it again.", late.message());
+    assertEquals(List.of("recv:hold on", "reply:hold on"), router.log);
+  }
+
+  @Test
   void anotherConversationIsNotHeldUpByASlowOne() {
     StubRouter router = new StubRouter(kit);
     ActorRef<ConversationsActor.Command> conversations = kit.spawn(ConversationsActor.create(router.ref, SETTINGS));

@@ -1,0 +1,429 @@
+package switchboard.channels.telegram;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import switchboard.channels.ChannelStatus;
+import switchboard.channels.telegram.TelegramJournal.Action;
+import switchboard.channels.telegram.TelegramJournal.Entry;
+import switchboard.router.ConversationsActor;
+
+/**
+ * The Telegram channel: our own long-polling loop against the Bot API ({@code deleteWebhook} once,
+ * then {@code getUpdates} with {@code offset} and {@code timeout}), one child actor per chat that
+ * asks the conversation and sends the answer.
+ *
+ * <p>Why our own poller: the library's long-polling application confirms offsets before updates
+ * are handled (a crash loses them) and stops polling after a consumer exception. Here every
+ * accepted update is first written to a journal under {@code <dataDir>/telegram/} and only then is
+ * its offset confirmed by the next getUpdates; it is marked done once its answer was sent. After a
+ * restart the journal's unanswered updates are answered, and updates Telegram delivers again are
+ * recognised (pending or recently answered) and not answered twice.
+ *
+ * <p>Never deaf: every Bot API failure (409, 5xx, network, timeouts, garbage) is logged with the
+ * token redacted and retried with exponential backoff; answering runs in the chat actors, so no
+ * provider failure touches the polling loop. {@link Crash} exists for chaos drills: the parent's
+ * supervision restarts this actor, which reloads the journal and goes on polling.
+ */
+public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Command> {
+  static final String GREETING =
+      "Hello! Send me a message and I will answer it. /new starts a new conversation.";
+  static final String NON_TEXT_REPLY = "Only text messages are supported.";
+
+  /** Journal lines written before the journal is compacted again. */
+  private static final int COMPACT_EVERY = 1000;
+
+  /** Distinguishes the calls of this and of earlier incarnations of the actor (after a restart). */
+  private static final AtomicLong CALLS = new AtomicLong();
+
+  public sealed interface Command {}
+
+  /** Reply with this channel's {@link ChannelStatus} (name {@code telegram}). */
+  public record GetStatus(ActorRef<ChannelStatus> replyTo) implements Command {}
+
+  /** Send {@code text} to chat {@code chatId} (admin alerts); retried like any answer. */
+  public record Notify(long chatId, String text) implements Command {}
+
+  /** Chaos drill: the channel throws, to be restarted by its parent's supervision. */
+  public enum Crash implements Command {
+    INSTANCE
+  }
+
+  /** From a chat actor: update {@code updateId} got its answer (or was given up on). */
+  record Answered(long updateId) implements Command {}
+
+  private record Loaded(TelegramJournal.Snapshot snapshot) implements Command {}
+
+  private record LoadFailed(String error) implements Command {}
+
+  private record WebhookDeleted(long call) implements Command {}
+
+  private record Polled(long call, List<TelegramUpdate> updates) implements Command {}
+
+  private record CallFailed(long call, BotApiException error) implements Command {}
+
+  private record Journaled(long call, List<Entry> entries, Optional<String> error) implements Command {}
+
+  private record JournalWritten(Optional<String> error) implements Command {}
+
+  private record Retry(long call) implements Command {}
+
+  private enum Phase {
+    LOADING,
+    DELETING_WEBHOOK,
+    POLLING
+  }
+
+  private final TelegramConfig config;
+  private final ActorRef<ConversationsActor.Command> conversations;
+  private final TelegramJournal journal;
+  private final BotApiClient api;
+  private final Redactor redactor;
+  private final Executor io;
+  private final TimerScheduler<Command> timers;
+  private final Map<Long, ActorRef<TelegramChat.Command>> chats = new HashMap<>();
+  private final Map<Long, Entry> pending = new LinkedHashMap<>();
+  private final LinkedHashSet<Long> answered = new LinkedHashSet<>();
+  private final Set<Long> answeredWhileLoading = new HashSet<>();
+  private Phase phase = Phase.LOADING;
+  private String state = "starting";
+  private Optional<String> lastError = Optional.empty();
+  private int pendingAsks;
+  private long busyReplies;
+  private long offset;
+  private long call;
+  private int failures;
+  private int journalLines;
+
+  public static Behavior<Command> create(
+      TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir) {
+    TelegramJournal journal = new TelegramJournal(dataDir);
+    BotApiClient api = new BotApiClient(config);
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> new TelegramChannel(context, timers, config, conversations, journal, api)));
+  }
+
+  private TelegramChannel(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      TelegramConfig config,
+      ActorRef<ConversationsActor.Command> conversations,
+      TelegramJournal journal,
+      BotApiClient api) {
+    super(context);
+    this.timers = timers;
+    this.config = config;
+    this.conversations = conversations;
+    this.journal = journal;
+    this.api = api;
+    this.redactor = api.redactor();
+    this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    journal.flushOnShutdown(context.getSystem());
+    context.getLog().info("Telegram channel starting against {}", config.baseUrl());
+    context.pipeToSelf(
+        journal.load(io),
+        (snapshot, error) -> error == null ? new Loaded(snapshot) : new LoadFailed(describe(error)));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Loaded.class, this::onLoaded)
+        .onMessage(LoadFailed.class, this::onLoadFailed)
+        .onMessage(WebhookDeleted.class, this::onWebhookDeleted)
+        .onMessage(Polled.class, this::onPolled)
+        .onMessage(CallFailed.class, this::onCallFailed)
+        .onMessage(Retry.class, this::onRetry)
+        .onMessage(Journaled.class, this::onJournaled)
+        .onMessage(JournalWritten.class, this::onJournalWritten)
+        .onMessage(Answered.class, this::onAnswered)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Notify.class, this::onNotify)
+        .onMessageEquals(Crash.INSTANCE, this::onCrash)
+        .build();
+  }
+
+  private Behavior<Command> onLoaded(Loaded loaded) {
+    restore(loaded.snapshot());
+    return this;
+  }
+
+  private Behavior<Command> onLoadFailed(LoadFailed failed) {
+    getContext().getLog().error("Could not read the Telegram journal {}: {}", journal.file(), failed.error());
+    restore(new TelegramJournal.Snapshot(List.of(), List.of(), 0));
+    return this;
+  }
+
+  private Behavior<Command> onWebhookDeleted(WebhookDeleted deleted) {
+    if (deleted.call() == call) {
+      phase = Phase.POLLING;
+      poll();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onPolled(Polled polled) {
+    if (polled.call() == call) {
+      accept(polled.updates());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onCallFailed(CallFailed failed) {
+    if (failed.call() == call) {
+      retryLater(failed.error());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onRetry(Retry retry) {
+    if (retry.call() == call) {
+      callNext();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onJournaled(Journaled journaled) {
+    if (journaled.call() == call) {
+      dispatchJournaled(journaled.entries(), journaled.error());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onJournalWritten(JournalWritten written) {
+    written.error().ifPresent(e -> getContext().getLog().error("Could not write the Telegram journal: {}", e));
+    return this;
+  }
+
+  private Behavior<Command> onAnswered(Answered done) {
+    markAnswered(done.updateId());
+    return this;
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus get) {
+    get.replyTo().tell(new ChannelStatus("telegram", pendingAsks, config.maxPendingMessages(), state, lastError, busyReplies));
+    return this;
+  }
+
+  private Behavior<Command> onNotify(Notify notify) {
+    chat(notify.chatId()).tell(new TelegramChat.Notify(notify.text()));
+    return this;
+  }
+
+  private Behavior<Command> onCrash() {
+    throw new IllegalStateException("chaos drill: Telegram channel crash requested");
+  }
+
+  /** Takes over the journal's state, answers what was left unanswered, and starts talking to Telegram. */
+  private void restore(TelegramJournal.Snapshot snapshot) {
+    if (snapshot.unreadableLines() > 0) {
+      getContext().getLog().warn("Skipped {} unreadable line(s) of the Telegram journal", snapshot.unreadableLines());
+    }
+    snapshot.answered().forEach(id -> TelegramJournal.remember(answered, id));
+    List<Entry> replay = new ArrayList<>();
+    for (Entry entry : snapshot.pending()) {
+      if (!answeredWhileLoading.contains(entry.updateId())) {
+        track(entry);
+        replay.add(entry);
+      }
+    }
+    answeredWhileLoading.clear();
+    if (!replay.isEmpty()) {
+      getContext().getLog().info("Answering {} update(s) received before the last stop", replay.size());
+      replay.forEach(this::dispatch);
+    }
+    phase = Phase.DELETING_WEBHOOK;
+    callNext();
+  }
+
+  private void callNext() {
+    if (phase == Phase.DELETING_WEBHOOK) {
+      deleteWebhook();
+    } else {
+      poll();
+    }
+  }
+
+  private void deleteWebhook() {
+    long thisCall = call = CALLS.incrementAndGet();
+    getContext()
+        .pipeToSelf(
+            api.deleteWebhook(),
+            (ok, error) -> error == null ? new WebhookDeleted(thisCall) : new CallFailed(thisCall, apiError(error)));
+  }
+
+  private void poll() {
+    long thisCall = call = CALLS.incrementAndGet();
+    getContext()
+        .pipeToSelf(
+            api.getUpdates(offset, config.pollTimeout()),
+            (updates, error) -> error == null ? new Polled(thisCall, updates) : new CallFailed(thisCall, apiError(error)));
+  }
+
+  private void retryLater(BotApiException error) {
+    failures++;
+    Duration delay = config.backoff(failures);
+    if (error.retryAfter().isPresent() && error.retryAfter().get().compareTo(delay) > 0) {
+      delay = error.retryAfter().get();
+    }
+    String what = phase == Phase.DELETING_WEBHOOK ? "deleteWebhook" : "getUpdates";
+    state = "retrying";
+    lastError = Optional.of(error.getMessage());
+    getContext().getLog().warn("Telegram {} failed ({}); retry {} in {} ms", what, error.getMessage(), failures, delay.toMillis());
+    timers.startSingleTimer(new Retry(call), delay);
+  }
+
+  /** Decides what each new update gets, journals the decisions, and only then polls again. */
+  private void accept(List<TelegramUpdate> updates) {
+    if (failures > 0) {
+      getContext().getLog().info("Telegram polling works again after {} failure(s)", failures);
+    }
+    failures = 0;
+    state = "polling";
+    lastError = Optional.empty();
+    List<Entry> accepted = new ArrayList<>();
+    for (TelegramUpdate update : updates) {
+      offset = Math.max(offset, update.updateId() + 1);
+      decide(update).ifPresent(entry -> {
+        track(entry);
+        accepted.add(entry);
+      });
+    }
+    if (accepted.isEmpty()) {
+      poll();
+      return;
+    }
+    long thisCall = call = CALLS.incrementAndGet();
+    getContext()
+        .pipeToSelf(
+            journal.accepted(accepted, io),
+            (ok, error) -> new Journaled(thisCall, accepted, Optional.ofNullable(error).map(this::describe)));
+  }
+
+  private Optional<Entry> decide(TelegramUpdate update) {
+    long id = update.updateId();
+    if (pending.containsKey(id) || answered.contains(id)) {
+      getContext().getLog().info("Update {} was delivered again; it is already handled", id);
+      return Optional.empty();
+    }
+    if (update.kind() == TelegramUpdate.Kind.IGNORED) {
+      getContext().getLog().debug("Ignoring update {}: not a new message", id);
+      return Optional.empty();
+    }
+    if (!config.allows(update.chatId())) {
+      getContext().getLog().info("Ignoring update {} from chat {}: not in allowed-chat-ids", id, update.chatId());
+      return Optional.empty();
+    }
+    return Optional.of(entryFor(update));
+  }
+
+  private Entry entryFor(TelegramUpdate u) {
+    if (u.kind() == TelegramUpdate.Kind.NON_TEXT) {
+      return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.REPLY, NON_TEXT_REPLY);
+    }
+    switch (u.command()) {
+      case "/start":
+        return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.REPLY, GREETING);
+      case "/new":
+        return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.RESET, "");
+      default:
+        break;
+    }
+    if (pendingAsks >= config.maxPendingMessages()) {
+      busyReplies++;
+      getContext()
+          .getLog()
+          .warn(
+              "Busy: {} message(s) pending (max-pending-messages {}); update {} in chat {} gets the busy reply",
+              pendingAsks, config.maxPendingMessages(), u.updateId(), u.chatId());
+      return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.REPLY, config.busyReply());
+    }
+    return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.ASK, u.text());
+  }
+
+  private void dispatchJournaled(List<Entry> entries, Optional<String> error) {
+    error.ifPresent(
+        e -> getContext().getLog().error("Could not journal {} update(s), answering them anyway: {}", entries.size(), e));
+    journalLines += entries.size();
+    entries.forEach(this::dispatch);
+    poll();
+  }
+
+  private void track(Entry entry) {
+    pending.put(entry.updateId(), entry);
+    if (entry.action() == Action.ASK) {
+      pendingAsks++;
+    }
+  }
+
+  private void dispatch(Entry entry) {
+    chat(entry.chatId()).tell(new TelegramChat.Handle(entry));
+  }
+
+  private void markAnswered(long updateId) {
+    if (phase == Phase.LOADING) {
+      answeredWhileLoading.add(updateId);
+    }
+    Entry entry = pending.remove(updateId);
+    if (entry != null && entry.action() == Action.ASK) {
+      pendingAsks--;
+    }
+    TelegramJournal.remember(answered, updateId);
+    getContext()
+        .pipeToSelf(
+            journal.answered(updateId, io),
+            (ok, error) -> new JournalWritten(Optional.ofNullable(error).map(this::describe)));
+    if (++journalLines >= COMPACT_EVERY) {
+      journalLines = 0;
+      getContext()
+          .pipeToSelf(
+              journal.compact(List.copyOf(pending.values()), List.copyOf(answered), io),
+              (ok, error) -> new JournalWritten(Optional.ofNullable(error).map(this::describe)));
+    }
+  }
+
+  private ActorRef<TelegramChat.Command> chat(long chatId) {
+    return chats.computeIfAbsent(
+        chatId,
+        id ->
+            getContext()
+                .spawn(
+                    Behaviors.supervise(TelegramChat.create(id, config, api, conversations, getContext().getSelf()))
+                        .onFailure(SupervisorStrategy.resume()),
+                    "chat" + id));
+  }
+
+  private BotApiException apiError(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    return cause instanceof BotApiException api
+        ? api
+        : new BotApiException(0, describe(cause), Optional.empty());
+  }
+
+  private String describe(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    return redactor.redact(BotApiClient.describe(cause));
+  }
+}

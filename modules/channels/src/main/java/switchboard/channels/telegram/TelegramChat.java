@@ -1,0 +1,294 @@
+package switchboard.channels.telegram;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import switchboard.channels.telegram.TelegramJournal.Entry;
+import switchboard.router.ConversationsActor;
+import switchboard.router.RouteResult;
+
+/**
+ * One Telegram chat: asks the conversation for each accepted message and sends the one answer back
+ * with {@code sendMessage}, in order, one send at a time. A failed send is retried with backoff (or
+ * Telegram's {@code retry_after}) up to {@link #MAX_SEND_ATTEMPTS} times; a permanent refusal (400
+ * chat not found, 403 bot blocked) is logged and given up. Either way the channel then hears
+ * {@link TelegramChannel.Answered}, so pending counts and the journal stay right.
+ */
+final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
+  /** Telegram's limit on one message's text, in UTF-16 units. */
+  static final int MAX_MESSAGE_LENGTH = 4096;
+
+  static final int MAX_SEND_ATTEMPTS = 10;
+
+  /** The conversation guarantees one answer; this only guards against one that never comes. */
+  static final Duration ANSWER_TIMEOUT = Duration.ofMinutes(15);
+
+  static final String RESET_REPLY = "Started a new conversation: the earlier messages are forgotten.";
+  static final String RESET_FAILED_REPLY = "Could not start a new conversation just now. Please try again.";
+  static final String TIMEOUT_REPLY = "Sorry, no answer came in time. Please try again.";
+  static final String EMPTY_REPLY = "(The model returned an empty reply.)";
+
+  sealed interface Command {}
+
+  /** Answer the accepted update {@code entry} as it says. */
+  record Handle(Entry entry) implements Command {}
+
+  /** Send {@code text} to this chat, not as a reply (admin alerts). */
+  record Notify(String text) implements Command {}
+
+  private record Reply(Entry entry, String text) implements Command {}
+
+  private record Sent(long attempt) implements Command {}
+
+  private record SendFailed(long attempt, BotApiException error) implements Command {}
+
+  private record Resend(long attempt) implements Command {}
+
+  /** One answer: its parts go out in order; {@code updateId} 0 for a notification. */
+  private record Outgoing(long updateId, long replyTo, List<String> parts) {}
+
+  private final long chatId;
+  private final String conversationId;
+  private final TelegramConfig config;
+  private final BotApiClient api;
+  private final ActorRef<ConversationsActor.Command> conversations;
+  private final ActorRef<TelegramChannel.Command> channel;
+  private final TimerScheduler<Command> timers;
+  private final Deque<Outgoing> outbox = new ArrayDeque<>();
+  private int part;
+  private int failures;
+  private long attempt;
+  private boolean sending;
+
+  static Behavior<Command> create(
+      long chatId,
+      TelegramConfig config,
+      BotApiClient api,
+      ActorRef<ConversationsActor.Command> conversations,
+      ActorRef<TelegramChannel.Command> channel) {
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> new TelegramChat(context, timers, chatId, config, api, conversations, channel)));
+  }
+
+  private TelegramChat(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      long chatId,
+      TelegramConfig config,
+      BotApiClient api,
+      ActorRef<ConversationsActor.Command> conversations,
+      ActorRef<TelegramChannel.Command> channel) {
+    super(context);
+    this.timers = timers;
+    this.chatId = chatId;
+    this.conversationId = "telegram:" + chatId;
+    this.config = config;
+    this.api = api;
+    this.conversations = conversations;
+    this.channel = channel;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Handle.class, this::onHandle)
+        .onMessage(Notify.class, this::onNotify)
+        .onMessage(Reply.class, this::onReply)
+        .onMessage(Sent.class, this::onSent)
+        .onMessage(SendFailed.class, this::onSendFailed)
+        .onMessage(Resend.class, this::onResend)
+        .build();
+  }
+
+  private Behavior<Command> onHandle(Handle handle) {
+    Entry entry = handle.entry();
+    switch (entry.action()) {
+      case ASK -> ask(entry);
+      case RESET -> reset(entry);
+      case REPLY -> enqueue(entry.updateId(), entry.messageId(), entry.text());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onNotify(Notify notify) {
+    enqueue(0, 0, notify.text());
+    return this;
+  }
+
+  private Behavior<Command> onReply(Reply reply) {
+    enqueue(reply.entry().updateId(), reply.entry().messageId(), reply.text());
+    return this;
+  }
+
+  private Behavior<Command> onSent(Sent sent) {
+    if (sent.attempt() == attempt) {
+      sentPart();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSendFailed(SendFailed failed) {
+    if (failed.attempt() == attempt) {
+      sendFailed(failed.error());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onResend(Resend resend) {
+    if (resend.attempt() == attempt) {
+      sendNext();
+    }
+    return this;
+  }
+
+  private void ask(Entry entry) {
+    getContext()
+        .ask(
+            RouteResult.class,
+            conversations,
+            ANSWER_TIMEOUT,
+            replyTo -> new ConversationsActor.UserMessage(conversationId, entry.text(), replyTo),
+            (result, error) -> new Reply(entry, answerText(result)));
+  }
+
+  private void reset(Entry entry) {
+    getContext()
+        .ask(
+            ConversationsActor.Done.class,
+            conversations,
+            Duration.ofSeconds(30),
+            replyTo -> new ConversationsActor.Reset(conversationId, replyTo),
+            (done, error) -> new Reply(entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY));
+  }
+
+  private static String answerText(RouteResult result) {
+    if (result instanceof RouteResult.Answered answered) {
+      return answered.text() == null || answered.text().isBlank() ? EMPTY_REPLY : answered.text();
+    }
+    if (result instanceof RouteResult.Failed failed) {
+      return failed.message();
+    }
+    return TIMEOUT_REPLY;
+  }
+
+  private void enqueue(long updateId, long replyTo, String text) {
+    outbox.addLast(new Outgoing(updateId, replyTo, split(text, MAX_MESSAGE_LENGTH)));
+    if (!sending) {
+      startNext();
+    }
+  }
+
+  private void startNext() {
+    if (outbox.isEmpty()) {
+      sending = false;
+      return;
+    }
+    sending = true;
+    part = 0;
+    failures = 0;
+    sendNext();
+  }
+
+  private void sendNext() {
+    Outgoing out = outbox.peekFirst();
+    long thisAttempt = ++attempt;
+    getContext()
+        .pipeToSelf(
+            api.sendMessage(chatId, out.parts().get(part), out.replyTo()),
+            (ok, error) -> error == null ? new Sent(thisAttempt) : new SendFailed(thisAttempt, apiError(error)));
+  }
+
+  private void sentPart() {
+    Outgoing out = outbox.peekFirst();
+    part++;
+    failures = 0;
+    if (part < out.parts().size()) {
+      sendNext();
+    } else {
+      finish(out);
+    }
+  }
+
+  private void sendFailed(BotApiException error) {
+    Outgoing out = outbox.peekFirst();
+    failures++;
+    if (error.permanent() || failures >= MAX_SEND_ATTEMPTS) {
+      getContext()
+          .getLog()
+          .error(
+              "Gave up answering update {} in chat {} after {} attempt(s): {}",
+              out.updateId(), chatId, failures, error.getMessage());
+      finish(out);
+      return;
+    }
+    Duration delay = error.retryAfter().orElse(config.backoff(failures));
+    getContext()
+        .getLog()
+        .warn(
+            "sendMessage to chat {} failed ({}); retry {} in {} ms",
+            chatId, error.getMessage(), failures, delay.toMillis());
+    timers.startSingleTimer(new Resend(attempt), delay);
+  }
+
+  private void finish(Outgoing out) {
+    outbox.removeFirst();
+    if (out.updateId() != 0) {
+      channel.tell(new TelegramChannel.Answered(out.updateId()));
+    }
+    startNext();
+  }
+
+  private static BotApiException apiError(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    return cause instanceof BotApiException api
+        ? api
+        : new BotApiException(0, cause.getClass().getSimpleName(), java.util.Optional.empty());
+  }
+
+  /**
+   * Cuts {@code text} into parts of at most {@code limit} UTF-16 units, preferring a line break or
+   * a space in the second half of a part, never inside a surrogate pair; blank parts are left out.
+   */
+  static List<String> split(String text, int limit) {
+    List<String> parts = new ArrayList<>();
+    String rest = text;
+    while (rest.length() > limit) {
+      int cut = limit;
+      if (Character.isHighSurrogate(rest.charAt(cut - 1))) {
+        cut--;
+      }
+      int newline = rest.lastIndexOf('\n', cut - 1);
+      int space = rest.lastIndexOf(' ', cut - 1);
+      if (newline >= limit / 2) {
+        cut = newline + 1;
+      } else if (space >= limit / 2) {
+        cut = space + 1;
+      }
+      addPart(parts, rest.substring(0, cut));
+      rest = rest.substring(cut);
+    }
+    addPart(parts, rest);
+    if (parts.isEmpty()) {
+      parts.add(EMPTY_REPLY);
+    }
+    return parts;
+  }
+
+  private static void addPart(List<String> parts, String part) {
+    if (!part.isBlank()) {
+      parts.add(part);
+    }
+  }
+}

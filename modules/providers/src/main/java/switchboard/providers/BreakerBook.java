@@ -1,0 +1,459 @@
+package switchboard.providers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import switchboard.providers.config.BreakerConfig;
+import switchboard.providers.config.ProviderConfig;
+
+/**
+ * A provider's breakers (one per key, one for repeated {@code unavailable}), its key pool and its
+ * accounting. It is created once per provider outside the actor and handed to every incarnation,
+ * so a crash of the actor neither closes an open breaker nor forgets what was spent; with a data
+ * directory it is also saved to {@code <data-dir>/breakers/<provider>.json} and read back at start.
+ * Only the owning actor touches it (one thread at a time); files are written on {@code writer}.
+ */
+final class BreakerBook {
+  private static final Logger LOG = LoggerFactory.getLogger(BreakerBook.class);
+
+  /** One breaker: open with a reason until a time (none = until an operator acts), or half-open. */
+  static final class Breaker {
+    BreakerState state = BreakerState.CLOSED;
+    OutcomeKind reason;
+    Instant until;
+    Instant openedAt;
+    String detail = "";
+    boolean probing;
+
+    void open(OutcomeKind why, Instant now, Instant closeAt, String text) {
+      state = BreakerState.OPEN;
+      reason = why;
+      until = closeAt;
+      openedAt = now;
+      detail = text;
+      probing = false;
+    }
+
+    void close() {
+      state = BreakerState.CLOSED;
+      reason = null;
+      until = null;
+      openedAt = null;
+      detail = "";
+      probing = false;
+    }
+
+    /** Ready for a call: closed, or half-open with no probe under way. */
+    boolean callable() {
+      return state == BreakerState.CLOSED || (state == BreakerState.HALF_OPEN && !probing);
+    }
+  }
+
+  /** Calls, tokens and spend; the day and month figures restart at 00:00 UTC. */
+  static final class Counters {
+    long calls;
+    long inputTokens;
+    long outputTokens;
+    double spendTotal;
+    double spendToday;
+    double spendMonth;
+    LocalDate day;
+
+    void add(Usage usage, double cost, Instant now) {
+      LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
+      if (day == null || !day.equals(today)) {
+        if (day == null || day.getMonthValue() != today.getMonthValue() || day.getYear() != today.getYear()) {
+          spendMonth = 0;
+        }
+        spendToday = 0;
+        day = today;
+      }
+      calls++;
+      inputTokens += usage.inputTokens();
+      outputTokens += usage.outputTokens();
+      spendTotal += cost;
+      spendToday += cost;
+      spendMonth += cost;
+    }
+
+    ProviderStatus.Accounting snapshot() {
+      return new ProviderStatus.Accounting(calls, inputTokens, outputTokens, spendTotal, spendToday, spendMonth);
+    }
+  }
+
+  /** One key of the pool: its secret (never shown), alias, breaker, rate-limit cool-down and accounting. */
+  static final class Key {
+    final String alias;
+    final String secret;
+    final Breaker breaker = new Breaker();
+    final Counters counters = new Counters();
+    Instant coolingUntil;
+
+    Key(String alias, String secret) {
+      this.alias = alias;
+      this.secret = secret;
+    }
+
+    boolean ready(Instant now) {
+      return breaker.callable() && (coolingUntil == null || !now.isBefore(coolingUntil));
+    }
+  }
+
+  /** How the provider as a whole looks: its own breaker, or all keys open. */
+  record View(BreakerState state, Optional<OutcomeKind> reason, Optional<Instant> until, String detail) {
+    static final View CLOSED = new View(BreakerState.CLOSED, Optional.empty(), Optional.empty(), "");
+  }
+
+  final ProviderConfig config;
+  private final BreakerConfig breakerConfig;
+  final List<Key> keys;
+  final Breaker provider = new Breaker();
+  final Counters counters = new Counters();
+  private final Optional<Path> file;
+  private int unavailableInRow;
+  private int opens;
+  private int cursor;
+  private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
+
+  BreakerBook(ProviderConfig config, BreakerConfig breakerConfig, Optional<Path> dataDir) {
+    this.config = config;
+    this.breakerConfig = breakerConfig;
+    List<Key> pool = new ArrayList<>();
+    List<String> aliases = config.keyAliases();
+    for (int i = 0; i < config.apiKeys().size(); i++) {
+      pool.add(new Key(aliases.get(i), config.apiKeys().get(i)));
+    }
+    if (pool.isEmpty()) {
+      pool.add(new Key(config.name() + "#1", ""));
+    }
+    this.keys = List.copyOf(pool);
+    this.file = dataDir.map(d -> d.resolve("breakers").resolve(config.name() + ".json"));
+    load();
+  }
+
+  // ---- the provider's view -------------------------------------------------------------------
+
+  View view() {
+    if (provider.state != BreakerState.CLOSED) {
+      return viewOf(provider);
+    }
+    boolean allOpen = keys.stream().allMatch(k -> k.breaker.state == BreakerState.OPEN);
+    boolean noneClosed = keys.stream().noneMatch(k -> k.breaker.state == BreakerState.CLOSED);
+    if (!noneClosed) {
+      return View.CLOSED;
+    }
+    Key latest =
+        keys.stream().filter(k -> k.breaker.openedAt != null)
+            .max(Comparator.comparing(k -> k.breaker.openedAt)).orElse(keys.get(0));
+    Optional<Instant> until =
+        keys.stream().map(k -> k.breaker.until).filter(Objects::nonNull).min(Comparator.naturalOrder());
+    return new View(allOpen ? BreakerState.OPEN : BreakerState.HALF_OPEN, Optional.ofNullable(latest.breaker.reason),
+        allOpen ? until : Optional.empty(), latest.breaker.detail);
+  }
+
+  private static View viewOf(Breaker b) {
+    return new View(b.state, Optional.ofNullable(b.reason), Optional.ofNullable(b.until), b.detail);
+  }
+
+  // ---- changes ---------------------------------------------------------------------------------
+
+  /** Moves breakers whose time has come from open to half-open. */
+  List<ProviderEvents.BreakerChange> tick(Instant now) {
+    return change(now, () -> {
+      for (Key k : keys) {
+        halfOpenIfDue(k.breaker, now);
+      }
+      halfOpenIfDue(provider, now);
+    });
+  }
+
+  private static void halfOpenIfDue(Breaker b, Instant now) {
+    if (b.state == BreakerState.OPEN && b.until != null && !now.isBefore(b.until)) {
+      b.state = BreakerState.HALF_OPEN;
+      b.probing = false;
+    }
+  }
+
+  /**
+   * What one call's outcome does to the breakers: a key opens on out_of_credits, budget_exceeded or
+   * auth_failed; repeated unavailable opens the provider; a half-open breaker closes on a response
+   * that proves the provider (or key) works again.
+   */
+  List<ProviderEvents.BreakerChange> outcome(
+      Key key, OutcomeKind kind, String detail, Optional<Duration> retryAfter, Instant now) {
+    return change(now, () -> {
+      key.breaker.probing = false;
+      switch (kind) {
+        case OUT_OF_CREDITS -> key.breaker.open(kind, now, config.quotaReset().next(now), detail);
+        case BUDGET_EXCEEDED ->
+            key.breaker.open(kind, now, retryAfter.map(now::plus).orElse(config.quotaReset().next(now)), detail);
+        case AUTH_FAILED -> key.breaker.open(kind, now, null, detail);
+        case UNAVAILABLE -> { }
+        default -> {
+          if (key.breaker.state == BreakerState.HALF_OPEN) {
+            key.breaker.close();
+          }
+        }
+      }
+      if (kind == OutcomeKind.UNAVAILABLE) {
+        unavailableInRow++;
+        boolean probeFailed = provider.state == BreakerState.HALF_OPEN;
+        if (probeFailed || (provider.state == BreakerState.CLOSED
+            && unavailableInRow >= breakerConfig.unavailableThreshold())) {
+          opens++;
+          provider.open(kind, now, now.plus(breakerConfig.cooldown(opens)),
+              (probeFailed ? "probe failed: " : unavailableInRow + " unavailable in a row, last: ") + detail);
+        }
+      } else {
+        unavailableInRow = 0;
+        if (provider.state == BreakerState.HALF_OPEN) {
+          provider.close();
+          opens = 0;
+        }
+      }
+    });
+  }
+
+  /** An operator's reset: every breaker closed, cool-downs and failure counts forgotten. */
+  List<ProviderEvents.BreakerChange> reset(Instant now) {
+    return change(now, () -> {
+      for (Key k : keys) {
+        k.breaker.close();
+        k.coolingUntil = null;
+      }
+      provider.close();
+      unavailableInRow = 0;
+      opens = 0;
+    });
+  }
+
+  /** A probe that will never report (the actor stopped): let the next request probe instead. */
+  void abandonProbes() {
+    provider.probing = false;
+    keys.forEach(k -> k.breaker.probing = false);
+  }
+
+  /** Takes the provider's half-open probe; false when another request already holds it. */
+  boolean takeProviderProbe() {
+    if (provider.state != BreakerState.HALF_OPEN || provider.probing) {
+      return false;
+    }
+    provider.probing = true;
+    return true;
+  }
+
+  /** The probe's request ended without a verdict on the provider: the next request may probe. */
+  void releaseProviderProbe() {
+    provider.probing = false;
+  }
+
+  boolean providerHalfOpen() {
+    return provider.state == BreakerState.HALF_OPEN;
+  }
+
+  // ---- the key pool ----------------------------------------------------------------------------
+
+  /** The next ready key by the configured strategy; a half-open key taken here becomes its probe. */
+  Optional<Key> pick(Instant now) {
+    Key chosen = null;
+    switch (config.keyStrategy()) {
+      case FILL_FIRST -> chosen = keys.stream().filter(k -> k.ready(now)).findFirst().orElse(null);
+      case LEAST_USED ->
+          chosen = keys.stream().filter(k -> k.ready(now)).min(Comparator.comparingLong(k -> k.counters.calls)).orElse(null);
+      case ROUND_ROBIN -> {
+        for (int i = 0; i < keys.size() && chosen == null; i++) {
+          Key k = keys.get((cursor + i) % keys.size());
+          if (k.ready(now)) {
+            chosen = k;
+            cursor = (cursor + i + 1) % keys.size();
+          }
+        }
+      }
+    }
+    if (chosen != null && chosen.breaker.state == BreakerState.HALF_OPEN) {
+      chosen.breaker.probing = true;
+    }
+    return Optional.ofNullable(chosen);
+  }
+
+  /** Whether some key could take a call right now. */
+  boolean anyReady(Instant now) {
+    return keys.stream().anyMatch(k -> k.ready(now));
+  }
+
+  /** When the first cooling key (with a callable breaker) is ready again, if any key is cooling. */
+  Optional<Instant> earliestCooled(Instant now) {
+    return keys.stream()
+        .filter(k -> k.breaker.callable() && k.coolingUntil != null && now.isBefore(k.coolingUntil))
+        .map(k -> k.coolingUntil).min(Comparator.naturalOrder());
+  }
+
+  void coolDown(Key key, Instant until) {
+    if (key.coolingUntil == null || key.coolingUntil.isBefore(until)) {
+      key.coolingUntil = until;
+    }
+  }
+
+  void account(Key key, Usage usage, double cost, Instant now) {
+    key.counters.add(usage, cost, now);
+    counters.add(usage, cost, now);
+  }
+
+  // ---- change detection, logging data and persistence -----------------------------------------
+
+  private record Snap(Map<String, View> keys, View provider) {}
+
+  private Snap snap() {
+    Map<String, View> byKey = new LinkedHashMap<>();
+    keys.forEach(k -> byKey.put(k.alias, viewOf(k.breaker)));
+    return new Snap(byKey, view());
+  }
+
+  private List<ProviderEvents.BreakerChange> change(Instant now, Runnable mutation) {
+    Snap before = snap();
+    mutation.run();
+    Snap after = snap();
+    List<ProviderEvents.BreakerChange> changes = new ArrayList<>();
+    for (Key k : keys) {
+      diff(now, Optional.of(k.alias), before.keys().get(k.alias), after.keys().get(k.alias), changes);
+    }
+    diff(now, Optional.empty(), before.provider(), after.provider(), changes);
+    return changes;
+  }
+
+  private void diff(Instant now, Optional<String> alias, View from, View to, List<ProviderEvents.BreakerChange> out) {
+    boolean reopened = from.state() == BreakerState.OPEN && to.state() == BreakerState.OPEN
+        && (!from.until().equals(to.until()) || !from.reason().equals(to.reason()));
+    if (from.state() != to.state() || reopened) {
+      out.add(new ProviderEvents.BreakerChange(now, config.name(), alias, from.state(), to.state(),
+          to.state() == BreakerState.CLOSED ? Optional.empty() : to.reason(),
+          to.until(), to.detail()));
+    }
+  }
+
+  /** Saves the breakers on {@code writer}, after any earlier save; a no-op without a data dir. */
+  void save(Executor writer) {
+    if (file.isEmpty()) {
+      return;
+    }
+    String json = toJson().toString();
+    Path target = file.get();
+    lastWrite = lastWrite.handle((ok, err) -> null).thenRunAsync(() -> write(target, json), writer);
+  }
+
+  /** Completes once every save requested so far is on disk (for tests and shutdown). */
+  CompletableFuture<Void> saved() {
+    return lastWrite;
+  }
+
+  private static void write(Path target, String json) {
+    try {
+      Files.createDirectories(target.getParent());
+      Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+      Files.writeString(tmp, json, StandardCharsets.UTF_8);
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      LOG.error("could not save breakers to {}: {}", target, e.toString());
+    }
+  }
+
+  private ObjectNode toJson() {
+    ObjectNode root = WireFormat.JSON.createObjectNode();
+    root.put("provider", config.name());
+    root.put("unavailable-opens", opens);
+    root.set("provider-breaker", breakerJson(provider));
+    ObjectNode byKey = root.putObject("keys");
+    keys.forEach(k -> byKey.set(k.alias, breakerJson(k.breaker).put("fingerprint", fingerprint(k.secret))));
+    return root;
+  }
+
+  private static ObjectNode breakerJson(Breaker b) {
+    ObjectNode node = WireFormat.JSON.createObjectNode();
+    node.put("state", b.state.wire());
+    if (b.reason != null) {
+      node.put("reason", b.reason.wire());
+    }
+    if (b.until != null) {
+      node.put("until", b.until.toString());
+    }
+    if (b.openedAt != null) {
+      node.put("opened-at", b.openedAt.toString());
+    }
+    node.put("detail", b.detail);
+    return node;
+  }
+
+  /**
+   * Reads the saved breakers, by key alias (when the key is still the same one). An
+   * {@code auth_failed} breaker is not restored: it waits for an operator, and restarting the
+   * process is such an act.
+   */
+  private void load() {
+    if (file.isEmpty() || !Files.isRegularFile(file.get())) {
+      return;
+    }
+    try {
+      JsonNode root = WireFormat.JSON.readTree(Files.readString(file.get(), StandardCharsets.UTF_8));
+      opens = root.path("unavailable-opens").asInt(0);
+      restore(root.path("provider-breaker"), provider, "provider " + config.name());
+      for (Key k : keys) {
+        JsonNode saved = root.path("keys").path(k.alias);
+        if (saved.path("fingerprint").asText(fingerprint(k.secret)).equals(fingerprint(k.secret))) {
+          restore(saved, k.breaker, "key " + k.alias);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.error("could not read saved breakers from {}: {}", file.get(), e.toString());
+    }
+  }
+
+  /**
+   * A short, non-reversible fingerprint of a key, so a breaker saved for one key is not applied to
+   * a different key that took its alias (the operator replaced it).
+   */
+  static String fingerprint(String secret) {
+    try {
+      byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(hash, 0, 4);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing", e);
+    }
+  }
+
+  private void restore(JsonNode node, Breaker b, String what) {
+    Optional<BreakerState> state =
+        java.util.Arrays.stream(BreakerState.values()).filter(s -> s.wire().equals(node.path("state").asText())).findFirst();
+    Optional<OutcomeKind> reason = OutcomeKind.fromWire(node.path("reason").asText());
+    if (state.isEmpty() || state.get() == BreakerState.CLOSED || reason.isEmpty()
+        || reason.get() == OutcomeKind.AUTH_FAILED) {
+      return;
+    }
+    b.state = state.get();
+    b.reason = reason.get();
+    b.until = node.hasNonNull("until") ? Instant.parse(node.path("until").asText()) : null;
+    b.openedAt = node.hasNonNull("opened-at") ? Instant.parse(node.path("opened-at").asText()) : Instant.EPOCH;
+    b.detail = node.path("detail").asText("");
+    b.probing = false;
+    LOG.warn("provider {}: restored breaker of {}: {} after {}, until {}", config.name(), what, b.state.wire(),
+        b.reason.wire(), b.until == null ? "an operator resets it" : b.until);
+  }
+}
