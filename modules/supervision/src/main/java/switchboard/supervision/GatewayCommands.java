@@ -5,21 +5,27 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import switchboard.supervision.ops.ServiceUnit;
 
 /** {@code switchboard gateway ...}: run the gateway, or ask a running one how it is. */
 @Command(name = "gateway", description = "Run the gateway or ask a running one for its status.",
-    subcommands = {GatewayCommands.Status.class}, mixinStandardHelpOptions = true)
+    subcommands = {GatewayCommands.Run.class, GatewayCommands.Status.class, GatewayCommands.InstallService.class},
+    mixinStandardHelpOptions = true)
 final class GatewayCommands implements Runnable {
 
   @Spec CommandSpec spec;
@@ -27,6 +33,103 @@ final class GatewayCommands implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (run, status)");
+  }
+
+  /**
+   * Runs the gateway in the foreground until SIGTERM or Ctrl-C, then drains (the accepted messages
+   * are answered, for at most {@code shutdown-timeout}) and exits 0.
+   */
+  @Command(name = "run", description = "Run the gateway in the foreground (SIGTERM or Ctrl-C drains and stops it).",
+      mixinStandardHelpOptions = true)
+  static final class Run implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+        description = "config file (default: " + Main.DEFAULT_CONFIG + ")")
+    Path config;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      Path file = Main.configFile(config);
+      GatewayConfig loaded;
+      try {
+        loaded = GatewayConfig.load(file);
+      } catch (GatewayConfig.Invalid invalid) {
+        invalid.problems().forEach(out::println);
+        return Main.INVALID;
+      }
+      Gateway gateway;
+      try {
+        gateway = Gateway.start(loaded);
+      } catch (Gateway.StartFailure failure) {
+        err.println("switchboard: " + failure.getMessage());
+        return 1;
+      }
+      CountDownLatch stop = new CountDownLatch(1);
+      Signals.onTermination(stop::countDown);
+      gateway.whenTerminated().thenRun(stop::countDown);
+      out.println("Switchboard is running with " + file + ": providers "
+          + String.join(", ", loaded.usableProviders().stream().map(p -> p.name()).toList()));
+      gateway.httpAddress().ifPresent(a ->
+          out.println("HTTP API on http://" + a.getHostString() + ":" + a.getPort()
+              + "  (status: http://" + a.getHostString() + ":" + a.getPort() + "/api/status)"));
+      out.println("Stop with Ctrl-C or SIGTERM.");
+      out.flush();
+      stop.await();
+      out.println("Stopping: answering the messages in flight (at most " + loaded.shutdownTimeout().toSeconds() + "s)...");
+      out.flush();
+      int unanswered = gateway.shutdown();
+      out.println(unanswered == 0 ? "Stopped." : "Stopped with " + unanswered + " messages unanswered.");
+      return 0;
+    }
+  }
+
+  /** Writes (or prints) the systemd unit that keeps the gateway running. */
+  @Command(name = "install-service", description = "Write the systemd unit for this gateway (--print: only show it).",
+      mixinStandardHelpOptions = true)
+  static final class InstallService implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+        description = "config file the service runs (default: " + Main.DEFAULT_CONFIG + ")")
+    Path config;
+
+    @Option(names = "--user", paramLabel = "USER", description = "run the gateway as this user")
+    String user;
+
+    @Option(names = "--print", description = "print the unit instead of writing " + "/etc/systemd/system/switchboard.service")
+    boolean print;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Path file = Main.configFile(config);
+      GatewayConfig loaded;
+      try {
+        loaded = GatewayConfig.load(file);
+      } catch (GatewayConfig.Invalid invalid) {
+        invalid.problems().forEach(out::println);
+        return Main.INVALID;
+      }
+      String home = System.getProperty(Main.HOME_PROPERTY, "");
+      Path root = home.isEmpty() ? Path.of("").toAbsolutePath() : Path.of(home);
+      String unit = ServiceUnit.render(root, file, loaded.shutdownTimeout(), Optional.ofNullable(user));
+      if (print) {
+        out.print(unit);
+        return 0;
+      }
+      try {
+        Files.writeString(ServiceUnit.UNIT_PATH, unit);
+      } catch (IOException e) {
+        spec.commandLine().getErr().println("cannot write " + ServiceUnit.UNIT_PATH + " (" + e.getMessage()
+            + "): run it with sudo, or use --print");
+        return 1;
+      }
+      out.print(ServiceUnit.enableInstructions(ServiceUnit.UNIT_PATH));
+      return 0;
+    }
   }
 
   /** Prints the providers' breaker states and the channels' queue depths of a running gateway. */

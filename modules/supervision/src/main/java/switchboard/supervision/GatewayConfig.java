@@ -22,6 +22,7 @@ import switchboard.providers.config.ConfigReader;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.providers.config.RetryConfig;
 import switchboard.channels.http.HttpChannelConfig;
+import switchboard.channels.telegram.TelegramConfig;
 import switchboard.router.ConversationSettings;
 import switchboard.router.RouterSettings;
 import switchboard.supervision.ops.AlertsConfig;
@@ -46,6 +47,7 @@ public record GatewayConfig(
     RouterSettings router,
     ConversationSettings conversations,
     HttpChannelConfig http,
+    TelegramConfig telegram,
     Path dataDir,
     Duration shutdownTimeout,
     AlertsConfig alerts,
@@ -171,6 +173,7 @@ public record GatewayConfig(
     RouterSettings router = RouterSettings.read(r);
     ConversationSettings conversations = ConversationSettings.read(r);
     HttpChannelConfig http = HttpChannelConfig.read(r);
+    TelegramConfig telegram = TelegramConfig.read(r);
     Path dataDir = workingDir.resolve(dataDir(r, env));
     Duration shutdownTimeout = positive(r, "shutdown-timeout", Duration.ofSeconds(10));
     AlertsConfig alerts = AlertsConfig.read(r);
@@ -194,7 +197,7 @@ public record GatewayConfig(
       throw new Invalid(problems);
     }
     return new GatewayConfig(
-        file, resolved, providers, retry, breaker, router, conversations, http, dataDir, shutdownTimeout, alerts,
+        file, resolved, providers, retry, breaker, router, conversations, http, telegram, dataDir, shutdownTimeout, alerts,
         providerLog, warnings);
   }
 

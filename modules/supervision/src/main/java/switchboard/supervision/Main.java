@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
     subcommands = {
       GatewayCommands.class,
       ConfigCommands.class,
-      ProviderCommands.class
+      ProviderCommands.class,
+      SimulateCommand.class
     })
 public final class Main implements Runnable {
 

@@ -1,0 +1,312 @@
+package switchboard.supervision;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import switchboard.channels.ChannelStatusProbe;
+import switchboard.channels.ChannelStatus;
+import switchboard.channels.http.HttpChannel;
+import switchboard.channels.telegram.TelegramChannel;
+import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderActor;
+import switchboard.providers.ProviderEvents;
+import switchboard.providers.config.ProviderConfig;
+import switchboard.providers.observe.CompositeEvents;
+import switchboard.providers.observe.ProviderCallLog;
+import switchboard.providers.observe.ProviderMetrics;
+import switchboard.router.ConversationsActor;
+import switchboard.router.ProviderHandle;
+import switchboard.router.RouteResult;
+import switchboard.router.RouterActor;
+import switchboard.router.RouterEvents;
+import switchboard.supervision.ops.AlertsActor;
+
+/**
+ * The gateway's guardian. It spawns the provider actors, the router, the conversations and the
+ * channels, wiring them by reference, each under a restart-with-backoff supervisor: a failure in any
+ * of them (an exception while parsing a provider response, a crashed conversation, a channel that
+ * lost its binding) restarts that child only, so the root itself is never restarted by a child.
+ * Restarts are bounded: a child that keeps failing in a row is let go and that is logged once.
+ */
+public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
+
+  /** Backoff of a failing child: 200 ms, doubling up to 10 s, with 20% jitter. */
+  static final Duration MIN_BACKOFF = Duration.ofMillis(200);
+
+  static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+
+  /** Failures in a row (without a quiet {@link #RESET_AFTER} between them) after which a child is let go. */
+  static final int MAX_RESTARTS = 20;
+
+  static final Duration RESET_AFTER = Duration.ofSeconds(30);
+
+  /** How often a drain looks at the channels' pending counts. */
+  static final Duration DRAIN_POLL = Duration.ofMillis(50);
+
+  /** How long a status probe of another channel may take. */
+  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
+
+  /** Name of the pending-messages gauge every channel registers (one series per channel). */
+  static final String PENDING_GAUGE = "switchboard.pending.messages";
+
+  public sealed interface Command {}
+
+  /** Reply with the running children, for the {@link Gateway} and for tests. */
+  public record GetChildren(ActorRef<Children> replyTo) implements Command {}
+
+  /**
+   * Stop accepting messages on every channel and reply once the messages already accepted are
+   * answered, or {@code timeout} has passed.
+   */
+  public record Drain(Duration timeout, ActorRef<Drained> replyTo) implements Command {}
+
+  /** The answer to {@link Drain}: how many accepted messages were still unanswered (0 = all answered). */
+  public record Drained(int unanswered) {}
+
+  /** The children as the root spawned them; a restarted child keeps its reference. */
+  public record Children(
+      Map<String, ActorRef<ProviderActor.Command>> providers,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      Optional<ActorRef<HttpChannel.Command>> http,
+      Optional<ActorRef<TelegramChannel.Command>> telegram,
+      ActorRef<AlertsActor.Command> alerts) {}
+
+  private enum DrainTick implements Command {
+    INSTANCE
+  }
+
+  /** The Telegram channel's pending count, asked for during a drain. */
+  private record TelegramPending(int pending) implements Command {}
+
+  /** An alert for the admin chat ({@code alerts.telegram-chat-id}), passed on to the Telegram channel. */
+  private record NotifyAdmin(long chatId, String text) implements Command {}
+
+  private record Draining(Instant deadline, Collection<Gauge> pending, ActorRef<Drained> replyTo) {}
+
+  private final TimerScheduler<Command> timers;
+  private final PrometheusMeterRegistry registry;
+  private final Children children;
+  private final Map<ActorRef<?>, String> names = new HashMap<>();
+  private Optional<Draining> draining = Optional.empty();
+  private int telegramPending;
+
+  /** The root of a gateway running {@code config}; channel and provider meters go to {@code registry}. */
+  public static Behavior<Command> create(GatewayConfig config, PrometheusMeterRegistry registry) {
+    return Behaviors.setup(
+        context -> Behaviors.withTimers(timers -> new GatewayRoot(context, timers, config, registry)));
+  }
+
+  private GatewayRoot(
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      GatewayConfig config,
+      PrometheusMeterRegistry registry) {
+    super(context);
+    this.timers = timers;
+    this.registry = registry;
+
+    ActorRef<Command> self = context.getSelf();
+    Optional<java.util.function.Consumer<String>> adminChat =
+        config.telegram().enabled()
+            ? config.alerts().telegramChatId().map(chatId -> text -> self.tell(new NotifyAdmin(chatId, text)))
+            : Optional.empty();
+    ActorRef<AlertsActor.Command> alerts = spawn(AlertsActor.create(config.alerts(), adminChat), "alerts");
+    ProviderMetrics providerMetrics = new ProviderMetrics(registry);
+    ProviderEvents events =
+        CompositeEvents.of(new ProviderCallLog(), providerMetrics, AlertsActor.asProviderEvents(alerts));
+
+    Map<String, ActorRef<ProviderActor.Command>> providers = new LinkedHashMap<>();
+    List<ProviderHandle> handles = new ArrayList<>();
+    for (ProviderConfig provider : config.usableProviders()) {
+      providerMetrics.register(provider.name(), provider.keyAliases());
+      ActorRef<ProviderActor.Command> ref =
+          spawn(
+              ProviderActor.create(
+                  provider, config.retry(), config.breaker(), events, Optional.of(config.dataDir())),
+              "provider-" + URLEncoder.encode(provider.name(), StandardCharsets.UTF_8));
+      providers.put(provider.name(), ref);
+      handles.add(new ProviderHandle(provider.name(), provider.priority(), provider.fallbackOnly(), ref));
+    }
+    for (String warning : config.warnings()) {
+      context.getLog().warn(warning);
+    }
+
+    ActorRef<RouterActor.Command> router =
+        spawn(
+            RouterActor.create(handles, config.router(), routerEvents(providerMetrics, alerts, handles.size(), config)),
+            "router");
+    ActorRef<ConversationsActor.Command> conversations =
+        spawn(ConversationsActor.create(router, config.conversations()), "conversations");
+    Optional<ActorRef<TelegramChannel.Command>> telegram =
+        config.telegram().enabled()
+            ? Optional.of(spawn(TelegramChannel.create(config.telegram(), conversations, config.dataDir()), "telegram"))
+            : Optional.empty();
+    List<ChannelStatusProbe> otherChannels = telegram.map(t -> List.of(probe(t))).orElse(List.of());
+    Optional<ActorRef<HttpChannel.Command>> http =
+        config.http().enabled()
+            ? Optional.of(
+                spawn(
+                    HttpChannel.create(
+                        config.http(), router, conversations, otherChannels, registry,
+                        config.router().requestTimeout()),
+                    HttpChannel.NAME))
+            : Optional.empty();
+    this.children = new Children(Map.copyOf(providers), router, conversations, http, telegram, alerts);
+    List<String> channels = new ArrayList<>();
+    http.ifPresent(h -> channels.add(HttpChannel.NAME));
+    telegram.ifPresent(t -> channels.add("telegram"));
+    context.getLog().info(
+        "gateway started: providers {} by priority, channels {}",
+        handles.stream().map(ProviderHandle::name).toList(), channels);
+  }
+
+  private ChannelStatusProbe probe(ActorRef<TelegramChannel.Command> telegram) {
+    var system = getContext().getSystem();
+    return () -> AskPattern.ask(telegram, TelegramChannel.GetStatus::new, STATUS_TIMEOUT, system.scheduler());
+  }
+
+  /** Fallbacks become metrics; a message that no provider could answer becomes an alert. */
+  private static RouterEvents routerEvents(
+      ProviderMetrics metrics, ActorRef<AlertsActor.Command> alerts, int providerCount, GatewayConfig config) {
+    return new RouterEvents() {
+      @Override
+      public void fallback(String from, String to, OutcomeKind kind) {
+        metrics.fallback(from, to, kind);
+      }
+
+      @Override
+      public void routed(RouteResult result, Duration elapsed) {
+        if (result instanceof RouteResult.Failed failed
+            && config.router().fallbackOn().contains(failed.kind())
+            && failed.attempts().size() >= providerCount) {
+          alerts.tell(new AlertsActor.AllProvidersDown(failed.message()));
+        }
+      }
+    };
+  }
+
+  /** Spawns {@code behavior} under the gateway's bounded restart-with-backoff and watches it. */
+  private <T> ActorRef<T> spawn(Behavior<T> behavior, String name) {
+    ActorRef<T> ref = getContext().spawn(supervised(behavior), name);
+    getContext().watch(ref);
+    names.put(ref, name);
+    return ref;
+  }
+
+  static <T> Behavior<T> supervised(Behavior<T> behavior) {
+    return Behaviors.supervise(behavior)
+        .onFailure(
+            SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
+                .withMaxRestarts(MAX_RESTARTS)
+                .withResetBackoffAfter(RESET_AFTER));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(GetChildren.class, get -> onGetChildren(get.replyTo()))
+        .onMessage(Drain.class, this::onDrain)
+        .onMessageEquals(DrainTick.INSTANCE, this::onDrainTick)
+        .onMessage(TelegramPending.class, this::onTelegramPending)
+        .onMessage(NotifyAdmin.class, this::onNotifyAdmin)
+        .onSignal(ChildFailed.class, this::onChildFailed)
+        .onSignal(Terminated.class, this::onTerminated)
+        .build();
+  }
+
+  private Behavior<Command> onGetChildren(ActorRef<Children> replyTo) {
+    replyTo.tell(children);
+    return this;
+  }
+
+  /**
+   * Stops the channels (each unbinds, so no new message comes in) and keeps their pending gauges,
+   * which still count the messages accepted before and now being answered.
+   */
+  private Behavior<Command> onDrain(Drain drain) {
+    if (draining.isPresent()) {
+      drain.replyTo().tell(new Drained(pending(draining.get().pending())));
+      return this;
+    }
+    Collection<Gauge> pending = List.copyOf(registry.find(PENDING_GAUGE).gauges());
+    children.http().ifPresent(http -> getContext().stop(http));
+    draining = Optional.of(new Draining(Instant.now().plus(drain.timeout()), pending, drain.replyTo()));
+    timers.startTimerAtFixedRate(DrainTick.INSTANCE, DRAIN_POLL);
+    telegramPending = children.telegram().isPresent() ? 1 : 0;
+    return onDrainTick();
+  }
+
+  private Behavior<Command> onNotifyAdmin(NotifyAdmin notify) {
+    children.telegram().ifPresent(t -> t.tell(new TelegramChannel.Notify(notify.chatId(), notify.text())));
+    return this;
+  }
+
+  private Behavior<Command> onTelegramPending(TelegramPending pending) {
+    telegramPending = pending.pending();
+    return this;
+  }
+
+  /**
+   * The HTTP channel's accepted messages are counted by its gauge; the Telegram channel keeps polling
+   * (what it accepts is journaled and answered after a restart anyway) and is asked for its count.
+   */
+  private Behavior<Command> onDrainTick() {
+    children.telegram().ifPresent(t ->
+        getContext().ask(ChannelStatus.class, t, STATUS_TIMEOUT, TelegramChannel.GetStatus::new,
+            (status, failure) -> new TelegramPending(status == null ? 0 : status.pending())));
+    draining.ifPresent(
+        d -> {
+          int unanswered = pending(d.pending()) + telegramPending;
+          if (unanswered == 0 || !Instant.now().isBefore(d.deadline())) {
+            timers.cancel(DrainTick.INSTANCE);
+            d.replyTo().tell(new Drained(unanswered));
+          }
+        });
+    return this;
+  }
+
+  private static int pending(Collection<Gauge> gauges) {
+    return (int) gauges.stream().mapToDouble(Gauge::value).filter(v -> !Double.isNaN(v)).sum();
+  }
+
+  /** A child let go after too many failures in a row: said once, loudly; the root carries on. */
+  private Behavior<Command> onChildFailed(ChildFailed failed) {
+    getContext().getLog().error(
+        "{} failed {} times in a row and is no longer restarted: {}",
+        names.getOrDefault(failed.getRef(), failed.getRef().path().name()),
+        MAX_RESTARTS,
+        failed.getCause().toString(),
+        failed.getCause());
+    return this;
+  }
+
+  private Behavior<Command> onTerminated(Terminated terminated) {
+    String name = names.getOrDefault(terminated.getRef(), terminated.getRef().path().name());
+    if (draining.isEmpty()) {
+      getContext().getLog().warn("{} stopped", name);
+    }
+    return this;
+  }
+}
