@@ -1,0 +1,158 @@
+package switchboard.supervision;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import switchboard.providers.fake.FakeProviderServer;
+
+/**
+ * A whole gateway (root guardian, real HTTP channel on a free port, real provider actors) against
+ * fake provider servers, and an HTTP client to talk to it the way users do.
+ */
+final class TestGateway implements AutoCloseable {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final Duration HTTP_TIMEOUT = Duration.ofSeconds(20);
+
+  final Gateway gateway;
+  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private TestGateway(Gateway gateway) {
+    this.gateway = gateway;
+  }
+
+  /** One provider entry of the test config: an openai-kind provider at {@code server}. */
+  static String provider(String name, int priority, FakeProviderServer server, String extra) {
+    return "{ name = \"" + name + "\", kind = \"openai\", base-url = \"" + server.openAiBaseUrl() + "\","
+        + " model = \"m-" + name + "\", priority = " + priority + ", api-keys = [\"sk-" + name + "-secret\"],"
+        + " timeout = 5s" + (extra.isEmpty() ? "" : ", " + extra) + " }";
+  }
+
+  /**
+   * Starts a gateway with {@code providers} (HOCON objects) and small, test-friendly timings;
+   * {@code extra} is appended inside {@code switchboard { }}.
+   */
+  static TestGateway start(Path dir, List<String> providers, String extra) throws Exception {
+    String conf =
+        "switchboard {\n"
+            + "  providers = [\n    " + String.join("\n    ", providers) + "\n  ]\n"
+            + "  retry { max-retries = 1, backoff-base = 100ms, backoff-max = 200ms, jitter = 0 }\n"
+            + "  request-timeout = 6s\n"
+            + "  shutdown-timeout = 5s\n"
+            + "  channels.http.port = 0\n"
+            + "  " + extra + "\n"
+            + "}\n";
+    Path file = dir.resolve("gateway.conf");
+    Files.writeString(file, conf);
+    return new TestGateway(Gateway.start(GatewayConfig.load(file, Map.of(), dir)));
+  }
+
+  /** A response as the test reads it. */
+  record Reply(int status, Map<String, List<String>> headers, String body, Duration took) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(body);
+      } catch (IOException e) {
+        throw new AssertionError("not JSON: " + body, e);
+      }
+    }
+
+    String header(String name) {
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name))
+          .map(e -> e.getValue().get(0))
+          .findFirst()
+          .orElse(null);
+    }
+
+    String errorType() {
+      return json().path("error").path("type").asText();
+    }
+
+    String errorMessage() {
+      return json().path("error").path("message").asText();
+    }
+  }
+
+  URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + gateway.httpPort() + path);
+  }
+
+  CompletableFuture<Reply> postAsync(String path, String body) {
+    HttpRequest request = HttpRequest.newBuilder(uri(path))
+        .timeout(HTTP_TIMEOUT)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    return send(request);
+  }
+
+  Reply post(String path, String body) {
+    return postAsync(path, body).join();
+  }
+
+  Reply get(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).timeout(HTTP_TIMEOUT).GET().build()).join();
+  }
+
+  /** A message in conversation {@code id}. */
+  Reply say(String id, String text) {
+    return post("/api/conversations/" + id + "/messages", "{\"text\": " + quote(text) + "}");
+  }
+
+  CompletableFuture<Reply> sayAsync(String id, String text) {
+    return postAsync("/api/conversations/" + id + "/messages", "{\"text\": " + quote(text) + "}");
+  }
+
+  private CompletableFuture<Reply> send(HttpRequest request) {
+    Instant start = Instant.now();
+    return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+        .thenApply(r -> new Reply(r.statusCode(), r.headers().map(), r.body(), Duration.between(start, Instant.now())));
+  }
+
+  /** The provider entry {@code name} of {@code /api/status}. */
+  JsonNode providerStatus(String name) {
+    for (JsonNode provider : get("/api/status").json().path("providers")) {
+      if (provider.path("name").asText().equals(name)) {
+        return provider;
+      }
+    }
+    throw new AssertionError("no provider " + name + " in /api/status");
+  }
+
+  static String quote(String text) {
+    try {
+      return JSON.writeValueAsString(text);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Waits (bounded) until {@code condition} holds: polling, for state only visible from outside. */
+  static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
+    Instant deadline = Instant.now().plusSeconds(15);
+    while (!condition.getAsBoolean()) {
+      assertTrue(Instant.now().isBefore(deadline), "timed out waiting for " + what);
+      Thread.sleep(20);
+    }
+  }
+
+  @Override
+  public void close() {
+    gateway.shutdown();
+  }
+}
