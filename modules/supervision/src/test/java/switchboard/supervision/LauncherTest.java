@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.concurrent.CompletableFuture;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -74,6 +79,63 @@ class LauncherTest {
         process.exitValue(),
         new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
         new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void gatewayRunPrintsItsAddressAndOnSigtermAnswersWhatIsInFlightThenExits0() throws Exception {
+    Files.writeString(work.resolve("slow.conf"),
+        "switchboard {\n"
+            + "  providers = [{ name = \"slow\", kind = \"simulated\", simulate.latency = 1500ms }]\n"
+            + "  channels.http.port = 0\n"
+            + "}\n");
+    Process process = new ProcessBuilder(link.toString(), "gateway", "run", "--config", "slow.conf")
+        .directory(work.toFile())
+        .redirectError(tmp.resolve("run.err").toFile())
+        .start();
+    try {
+      java.io.BufferedReader out = new java.io.BufferedReader(
+          new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      java.util.regex.Pattern address = java.util.regex.Pattern.compile("HTTP API on (http://127\\.0\\.0\\.1:\\d+)");
+      String base = CompletableFuture.supplyAsync(() -> {
+        try {
+          for (String line = out.readLine(); line != null; line = out.readLine()) {
+            java.util.regex.Matcher m = address.matcher(line);
+            if (m.find()) {
+              return m.group(1);
+            }
+          }
+          return null;
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }).get(60, TimeUnit.SECONDS);
+      assertTrue(base != null, "no address printed; stderr: " + Files.readString(tmp.resolve("run.err")));
+
+      HttpClient client = HttpClient.newHttpClient();
+      CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
+          HttpRequest.newBuilder(URI.create(base + "/api/conversations/x/messages"))
+              .POST(HttpRequest.BodyPublishers.ofString("{\"text\": \"hello\"}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      TestGateway.eventually("the message pending", () -> {
+        try {
+          String status = client.send(HttpRequest.newBuilder(URI.create(base + "/api/status")).build(),
+              HttpResponse.BodyHandlers.ofString()).body();
+          return TestGateway.JSON.readTree(status).path("channels").path(0).path("pending").asInt() == 1;
+        } catch (IOException | InterruptedException e) {
+          return false;
+        }
+      });
+
+      process.destroy(); // SIGTERM
+      assertTrue(process.waitFor(30, TimeUnit.SECONDS), "gateway did not stop");
+      assertEquals(0, process.exitValue(), Files.readString(tmp.resolve("run.err")));
+      HttpResponse<String> answered = inFlight.get(10, TimeUnit.SECONDS);
+      assertEquals(200, answered.statusCode(), answered.body());
+      assertTrue(answered.body().contains("\"provider\":\"slow\""), answered.body());
+      assertTrue(Files.isDirectory(work.resolve("logs")), "relative paths are taken from the working directory");
+    } finally {
+      process.destroyForcibly();
+    }
   }
 
   @Test
