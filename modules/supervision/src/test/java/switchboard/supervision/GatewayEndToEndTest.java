@@ -72,6 +72,13 @@ class GatewayEndToEndTest {
       assertEquals("out_of_credits", status.path("reason").asText());
       assertFalse(status.path("open_until").asText().isEmpty());
       assertEquals("closed", gw.providerStatus("backup").path("state").asText());
+
+      MainTest.Run cli = MainTest.run("gateway", "status", "--url", "http://127.0.0.1:" + gw.gateway.httpPort());
+      assertEquals(0, cli.code(), cli.err());
+      assertTrue(cli.out().lines().anyMatch(l -> l.matches("1\\s+primary\\s+open\\s+out_of_credits\\s+\\S+\\s+primary#1=open")),
+          cli.out());
+      assertTrue(cli.out().lines().anyMatch(l -> l.matches("http\\s+serving\\s+0/100")), cli.out());
+      assertFalse(cli.out().contains("secret"), cli.out());
     }
   }
 

@@ -84,6 +84,8 @@ class MainTest {
     assertEquals(2, run().code());
     assertEquals(2, run("gateway").code());
     assertEquals(0, run("--help").code());
+    assertEquals(2, run("simulate").code(), "--port is required");
+    assertEquals(2, run("simulate", "--port", "0", "--script", "teapot-please").code());
   }
 
   @Test
