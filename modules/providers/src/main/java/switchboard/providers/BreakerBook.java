@@ -2,15 +2,10 @@ package switchboard.providers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -18,19 +13,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
+import java.util.OptionalInt;
 import java.util.concurrent.Executor;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import switchboard.providers.config.BreakerConfig;
 import switchboard.providers.config.ProviderConfig;
+import switchboard.providers.limits.JsonFileStore;
+import switchboard.providers.limits.KeyPicker;
+import switchboard.providers.limits.SpendLedger;
+import switchboard.providers.limits.Throttle;
 
 /**
- * A provider's breakers (one per key, one for repeated {@code unavailable}), its key pool and its
- * accounting. It is created once per provider outside the actor and handed to every incarnation,
- * so a crash of the actor neither closes an open breaker nor forgets what was spent; with a data
- * directory it is also saved to {@code <data-dir>/breakers/<provider>.json} and read back at start.
- * Only the owning actor touches it (one thread at a time); files are written on {@code writer}.
+ * A provider's state that outlives one actor incarnation: its breakers (one per key, one for the
+ * provider: repeated {@code unavailable} or a spending cap), its key pool with the pool strategy
+ * ({@link KeyPicker}), its throttles (the configured rpm/tpm for the provider, what each key's
+ * rate-limit headers said) and its spend ({@link SpendLedger}, the one source of calls, tokens and
+ * cost). It is created once per provider outside the actor and handed to every incarnation, so a
+ * crash of the actor neither closes an open breaker, nor forgets what was spent, nor bursts past
+ * the rate limit; with a data directory the breakers are saved to
+ * {@code <data-dir>/breakers/<provider>.json} and the spend to {@code <data-dir>/spend/<provider>.json},
+ * both read back at start. Only the owning actor touches it (one thread at a time); files are
+ * written off that thread on the executor given to {@link #useWriter}.
  */
 final class BreakerBook {
   private static final Logger LOG = LoggerFactory.getLogger(BreakerBook.class);
@@ -68,44 +73,15 @@ final class BreakerBook {
     }
   }
 
-  /** Calls, tokens and spend; the day and month figures restart at 00:00 UTC. */
-  static final class Counters {
-    long calls;
-    long inputTokens;
-    long outputTokens;
-    double spendTotal;
-    double spendToday;
-    double spendMonth;
-    LocalDate day;
-
-    void add(Usage usage, double cost, Instant now) {
-      LocalDate today = now.atZone(ZoneOffset.UTC).toLocalDate();
-      if (day == null || !day.equals(today)) {
-        if (day == null || day.getMonthValue() != today.getMonthValue() || day.getYear() != today.getYear()) {
-          spendMonth = 0;
-        }
-        spendToday = 0;
-        day = today;
-      }
-      calls++;
-      inputTokens += usage.inputTokens();
-      outputTokens += usage.outputTokens();
-      spendTotal += cost;
-      spendToday += cost;
-      spendMonth += cost;
-    }
-
-    ProviderStatus.Accounting snapshot() {
-      return new ProviderStatus.Accounting(calls, inputTokens, outputTokens, spendTotal, spendToday, spendMonth);
-    }
-  }
-
-  /** One key of the pool: its secret (never shown), alias, breaker, rate-limit cool-down and accounting. */
+  /**
+   * One key of the pool: its secret (never shown), alias, breaker, rate-limit cool-down and the
+   * throttle fed by its provider's rate-limit headers.
+   */
   static final class Key {
     final String alias;
     final String secret;
     final Breaker breaker = new Breaker();
-    final Counters counters = new Counters();
+    final Throttle throttle = Throttle.unlimited();
     Instant coolingUntil;
 
     Key(String alias, String secret) {
@@ -127,12 +103,16 @@ final class BreakerBook {
   private final BreakerConfig breakerConfig;
   final List<Key> keys;
   final Breaker provider = new Breaker();
-  final Counters counters = new Counters();
-  private final Optional<Path> file;
+  /** The configured {@code rate-limit-rpm} / {@code rate-limit-tpm}, for the provider as a whole. */
+  final Throttle throttle;
+  /** Calls, tokens and spend per key alias. */
+  final SpendLedger ledger;
+  private final KeyPicker picker;
+  private final Optional<JsonFileStore<JsonNode>> breakerStore;
+  private final Optional<JsonFileStore<SpendLedger.Snapshot>> spendStore;
+  private volatile Executor writer = Runnable::run;
   private int unavailableInRow;
   private int opens;
-  private int cursor;
-  private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
 
   BreakerBook(ProviderConfig config, BreakerConfig breakerConfig, Optional<Path> dataDir) {
     this.config = config;
@@ -146,8 +126,22 @@ final class BreakerBook {
       pool.add(new Key(config.name() + "#1", ""));
     }
     this.keys = List.copyOf(pool);
-    this.file = dataDir.map(d -> d.resolve("breakers").resolve(config.name() + ".json"));
-    load();
+    this.throttle = new Throttle(config.rateLimitRpm(), config.rateLimitTpm());
+    this.picker = new KeyPicker(config.keyStrategy(), keys.size());
+    Instant now = Instant.now();
+    this.ledger = new SpendLedger(keys.stream().map(k -> k.alias).toList(), now);
+    Executor deferred = task -> writer.execute(task);
+    this.breakerStore = dataDir.map(d ->
+        new JsonFileStore<>(d.resolve("breakers").resolve(config.name() + ".json"), JsonNode.class, deferred));
+    this.spendStore = dataDir.map(d ->
+        new JsonFileStore<>(d.resolve("spend").resolve(config.name() + ".json"), SpendLedger.Snapshot.class, deferred));
+    breakerStore.flatMap(JsonFileStore::load).ifPresent(this::load);
+    spendStore.flatMap(JsonFileStore::load).ifPresent(saved -> ledger.restore(saved, now));
+  }
+
+  /** Where the state files are written from now on (the actor system's blocking dispatcher). */
+  void useWriter(Executor executor) {
+    this.writer = executor;
   }
 
   // ---- the provider's view -------------------------------------------------------------------
@@ -176,13 +170,33 @@ final class BreakerBook {
 
   // ---- changes ---------------------------------------------------------------------------------
 
-  /** Moves breakers whose time has come from open to half-open. */
+  /**
+   * Moves breakers whose time has come from open to half-open; the provider's spending-cap breaker
+   * closes outright, since its window has reset and no probe can tell more.
+   */
   List<ProviderEvents.BreakerChange> tick(Instant now) {
     return change(now, () -> {
       for (Key k : keys) {
         halfOpenIfDue(k.breaker, now);
       }
+      if (provider.reason == OutcomeKind.BUDGET_EXCEEDED && provider.until != null && !now.isBefore(provider.until)) {
+        provider.close();
+      }
       halfOpenIfDue(provider, now);
+    });
+  }
+
+  /**
+   * The provider's own spending cap is reached: its breaker opens as {@code budget_exceeded} until
+   * the cap's window resets (a no-op when it is already open for that).
+   */
+  List<ProviderEvents.BreakerChange> overBudget(SpendLedger.CapReached cap, Instant now) {
+    return change(now, () -> {
+      boolean already = provider.state == BreakerState.OPEN && provider.reason == OutcomeKind.BUDGET_EXCEEDED
+          && cap.resetsAt().equals(provider.until);
+      if (!already) {
+        provider.open(OutcomeKind.BUDGET_EXCEEDED, now, cap.resetsAt(), cap.describe());
+      }
     });
   }
 
@@ -272,27 +286,20 @@ final class BreakerBook {
 
   // ---- the key pool ----------------------------------------------------------------------------
 
-  /** The next ready key by the configured strategy; a half-open key taken here becomes its probe. */
-  Optional<Key> pick(Instant now) {
-    Key chosen = null;
-    switch (config.keyStrategy()) {
-      case FILL_FIRST -> chosen = keys.stream().filter(k -> k.ready(now)).findFirst().orElse(null);
-      case LEAST_USED ->
-          chosen = keys.stream().filter(k -> k.ready(now)).min(Comparator.comparingLong(k -> k.counters.calls)).orElse(null);
-      case ROUND_ROBIN -> {
-        for (int i = 0; i < keys.size() && chosen == null; i++) {
-          Key k = keys.get((cursor + i) % keys.size());
-          if (k.ready(now)) {
-            chosen = k;
-            cursor = (cursor + i + 1) % keys.size();
-          }
-        }
-      }
+  /**
+   * The next ready key for which {@code free} holds (its own throttle has room), by the configured
+   * strategy; a half-open key taken here becomes its probe.
+   */
+  Optional<Key> pick(Instant now, Predicate<Key> free) {
+    OptionalInt index = picker.next(i -> keys.get(i).ready(now) && free.test(keys.get(i)));
+    if (index.isEmpty()) {
+      return Optional.empty();
     }
-    if (chosen != null && chosen.breaker.state == BreakerState.HALF_OPEN) {
+    Key chosen = keys.get(index.getAsInt());
+    if (chosen.breaker.state == BreakerState.HALF_OPEN) {
       chosen.breaker.probing = true;
     }
-    return Optional.ofNullable(chosen);
+    return Optional.of(chosen);
   }
 
   /** Whether some key could take a call right now. */
@@ -307,15 +314,48 @@ final class BreakerBook {
         .map(k -> k.coolingUntil).min(Comparator.naturalOrder());
   }
 
+  /** Whether some ready key has room in its own throttle for {@code tokens} now. */
+  boolean anyReadyWithRoom(long tokens, Instant now) {
+    return keys.stream().anyMatch(k -> k.ready(now) && k.throttle.waitFor(tokens, now).isZero());
+  }
+
+  /**
+   * How long until some key that is ready (breaker callable, not cooling down) has room in its own
+   * throttle for {@code tokens}; empty when no ready key is held back by its throttle.
+   */
+  Optional<Duration> keyThrottleWait(long tokens, Instant now) {
+    return keys.stream().filter(k -> k.ready(now)).map(k -> k.throttle.waitFor(tokens, now))
+        .filter(d -> !d.isZero()).min(Comparator.naturalOrder());
+  }
+
+  /**
+   * Room left in the current minute: the configured throttle's, tightened by what the keys'
+   * headers said (the pool's sum, known only when every key's provider said); -1 = no limit.
+   */
+  ProviderStatus.Throttle throttleStatus(int queued, Instant now) {
+    long keyRequests = 0;
+    for (Key k : keys) {
+      long left = k.throttle.requestsLeft(now);
+      keyRequests = left < 0 || keyRequests < 0 ? -1 : keyRequests + left;
+    }
+    return new ProviderStatus.Throttle(tighter(throttle.requestsLeft(now), keyRequests), throttle.tokensLeft(now), queued);
+  }
+
+  private static long tighter(long a, long b) {
+    return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+  }
+
   void coolDown(Key key, Instant until) {
     if (key.coolingUntil == null || key.coolingUntil.isBefore(until)) {
       key.coolingUntil = until;
     }
   }
 
-  void account(Key key, Usage usage, double cost, Instant now) {
-    key.counters.add(usage, cost, now);
-    counters.add(usage, cost, now);
+  /** Counts one call of {@code key} in the ledger and saves the ledger; returns the call's cost. */
+  double account(Key key, Usage usage, Instant now) {
+    double cost = ledger.record(key.alias, usage, config.price(), now);
+    spendStore.ifPresent(store -> store.save(ledger.snapshot()));
+    return cost;
   }
 
   // ---- change detection, logging data and persistence -----------------------------------------
@@ -350,30 +390,9 @@ final class BreakerBook {
     }
   }
 
-  /** Saves the breakers on {@code writer}, after any earlier save; a no-op without a data dir. */
-  void save(Executor writer) {
-    if (file.isEmpty()) {
-      return;
-    }
-    String json = toJson().toString();
-    Path target = file.get();
-    lastWrite = lastWrite.handle((ok, err) -> null).thenRunAsync(() -> write(target, json), writer);
-  }
-
-  /** Completes once every save requested so far is on disk (for tests and shutdown). */
-  CompletableFuture<Void> saved() {
-    return lastWrite;
-  }
-
-  private static void write(Path target, String json) {
-    try {
-      Files.createDirectories(target.getParent());
-      Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-      Files.writeString(tmp, json, StandardCharsets.UTF_8);
-      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      LOG.error("could not save breakers to {}: {}", target, e.toString());
-    }
+  /** Saves the breakers soon, off the caller's thread; a no-op without a data dir. */
+  void save() {
+    breakerStore.ifPresent(store -> store.save(toJson()));
   }
 
   private ObjectNode toJson() {
@@ -407,12 +426,8 @@ final class BreakerBook {
    * {@code auth_failed} breaker is not restored: it waits for an operator, and restarting the
    * process is such an act.
    */
-  private void load() {
-    if (file.isEmpty() || !Files.isRegularFile(file.get())) {
-      return;
-    }
+  private void load(JsonNode root) {
     try {
-      JsonNode root = WireFormat.JSON.readTree(Files.readString(file.get(), StandardCharsets.UTF_8));
       opens = root.path("unavailable-opens").asInt(0);
       restore(root.path("provider-breaker"), provider, "provider " + config.name());
       for (Key k : keys) {
@@ -421,8 +436,8 @@ final class BreakerBook {
           restore(saved, k.breaker, "key " + k.alias);
         }
       }
-    } catch (IOException | RuntimeException e) {
-      LOG.error("could not read saved breakers from {}: {}", file.get(), e.toString());
+    } catch (RuntimeException e) {
+      LOG.error("provider {}: could not restore saved breakers: {}", config.name(), e.toString());
     }
   }
 

@@ -236,14 +236,18 @@ public final class ErrorClassifier {
   }
 
   /**
-   * An OpenAI reset duration in Go syntax: {@code 1s}, {@code 6m0s}, {@code 120ms}, {@code 1h2m3.5s}.
-   * Empty when it is not one.
+   * An OpenAI reset duration in Go syntax: {@code 1s}, {@code 6m0s}, {@code 120ms}, {@code 1h2m3.5s};
+   * a bare number is seconds. Empty when it is neither. The one parser of reset durations: the
+   * classifier's waits and the throttle's header learning both use it.
    */
   public static Optional<Duration> parseResetDuration(String value) {
     if (value == null) {
       return Optional.empty();
     }
     String text = value.trim();
+    if (text.matches("\\d+(\\.\\d+)?")) {
+      return parseSeconds(text);
+    }
     Matcher m = GO_DURATION.matcher(text);
     double millis = 0;
     int end = 0;

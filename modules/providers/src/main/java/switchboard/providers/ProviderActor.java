@@ -3,13 +3,14 @@ package switchboard.providers;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -27,6 +28,8 @@ import switchboard.providers.HttpTransport.RawResponse;
 import switchboard.providers.config.BreakerConfig;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.providers.config.RetryConfig;
+import switchboard.providers.limits.RateLimitHeaders;
+import switchboard.providers.limits.TokenEstimate;
 
 /**
  * One actor per configured provider: turns a chat request into exactly the right number of calls
@@ -35,6 +38,17 @@ import switchboard.providers.config.RetryConfig;
  * auth_failed open the key's breaker (and the provider's once every key is open) so no further call
  * is paid for; repeated unavailable opens the provider's breaker with a growing cooldown, then one
  * probe decides. Breakers live outside the actor instance, so they survive its restarts.
+ *
+ * <p>It also keeps the provider under its limits rather than learning them from a 429 or a bill.
+ * Before every call (first or retry) the request's tokens are estimated ({@link TokenEstimate}) and
+ * the self-throttle asked for room: the configured {@code rate-limit-rpm}/{@code -tpm} for the
+ * provider, and per key what the provider's rate-limit headers said. Without room the request
+ * waits in a bounded FIFO queue ({@code throttle-queue}) and a timer starts it when there is room;
+ * when the queue is full or the wait would pass the request's deadline it is answered at once with
+ * {@code rate_limited} and no call, so the router falls back. After a call the estimate is
+ * corrected from the usage, the headers are learnt, and the cost goes to the spend ledger; when
+ * the spend reaches a {@code budget} cap the provider's breaker opens as {@code budget_exceeded}
+ * until the cap's window resets.
  *
  * <p>Supervise it with restart: {@link Crash} and any bug restart it; in-flight requests are then
  * answered with an {@code unavailable} failure, never left hanging.
@@ -71,11 +85,24 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   /** The wait before a retry of {@code job} is over. */
   private record RetryNow(long job) implements Command {}
 
+  /** The head of the throttle queue should have room now. */
+  private enum ThrottleRoom implements Command {
+    INSTANCE
+  }
+
+  /** Why a call cannot start yet, and for how long. */
+  private record Wait(Duration duration, String why) {}
+
+  private static final String THROTTLE_TIMER = "throttle";
+
   /** A message being worked on. */
   private static final class Job {
     final long id;
     final Complete command;
-    final long simulatedNumber;
+    /** This message's number at the simulated provider, taken at its first call; 0 = none yet. */
+    long simulatedNumber;
+    /** The token estimate the throttle was charged for the current call. */
+    long estimate;
     int calls;
     int retries;
     boolean probe;
@@ -87,10 +114,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     String lastDetail = "";
     Optional<Duration> lastRetryAfter = Optional.empty();
 
-    Job(long id, Complete command, long simulatedNumber) {
+    Job(long id, Complete command) {
       this.id = id;
       this.command = command;
-      this.simulatedNumber = simulatedNumber;
     }
   }
 
@@ -104,14 +130,16 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   private final Optional<HttpTransport> transport;
   private final WireFormat wire;
   private final TimerScheduler<Command> timers;
-  private final Executor writer;
   private final Map<Long, Job> jobs = new LinkedHashMap<>();
+  /** Jobs waiting for throttle room, oldest first; the throttle timer runs while it is not empty. */
+  private final Deque<Job> waiting = new ArrayDeque<>();
   private long jobSeq;
   private long attemptSeq;
 
   /**
-   * A provider actor. Breakers are kept across restarts of the returned behaviour and, when
-   * {@code dataDir} is given, across process restarts in {@code <dataDir>/breakers/<name>.json}.
+   * A provider actor. Breakers, throttles and spend are kept across restarts of the returned
+   * behaviour and, when {@code dataDir} is given, breakers and spend across process restarts in
+   * {@code <dataDir>/breakers/<name>.json} and {@code <dataDir>/spend/<name>.json} (read here).
    */
   public static Behavior<Command> create(
       ProviderConfig config, RetryConfig retry, BreakerConfig breaker, ProviderEvents events, Optional<Path> dataDir) {
@@ -136,7 +164,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.wire = WireFormat.of(config.kind());
     this.transport =
         simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout()));
-    this.writer = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    book.useWriter(context.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
     book.abandonProbes();
   }
 
@@ -146,6 +174,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .onMessage(Complete.class, this::onComplete)
         .onMessage(CallEnded.class, this::onCallEnded)
         .onMessage(RetryNow.class, this::onRetryNow)
+        .onMessageEquals(ThrottleRoom.INSTANCE, this::onThrottleRoom)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessageEquals(ResetBreakers.INSTANCE, this::onReset)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
@@ -176,6 +205,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     return this;
   }
 
+  private Behavior<Command> onThrottleRoom() {
+    drainQueue();
+    return this;
+  }
+
   private Behavior<Command> onReset() {
     publish(book.reset(Instant.now()), "reset by an operator");
     return this;
@@ -194,58 +228,200 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private void accept(Complete complete) {
     Instant now = Instant.now();
-    publish(book.tick(now), "");
     if (!now.isBefore(complete.deadline())) {
       complete.replyTo().tell(new ProviderResult.Failure(config.name(), OutcomeKind.UNAVAILABLE, 0,
           "no time left before the deadline", Optional.empty(), 0));
       return;
     }
-    BreakerBook.View view = book.view();
-    if (view.state() == BreakerState.OPEN) {
-      refuse(complete.replyTo(), view, now);
-      return;
-    }
-    boolean probe = false;
-    if (book.providerHalfOpen()) {
-      if (!book.takeProviderProbe()) {
-        refuseWhileProbing(complete.replyTo());
-        return;
-      }
-      probe = true;
-    }
-    Job job = new Job(++jobSeq, complete, simulated.map(SimulatedProvider::nextMessage).orElse(0L));
-    job.probe = probe;
+    Job job = new Job(++jobSeq, complete);
     jobs.put(job.id, job);
-    attempt(job);
+    if (admitted(job, now)) {
+      attempt(job);
+    }
   }
 
-  /** Starts the next call of {@code job} on the next ready key, or waits for a cooling key. */
-  private void attempt(Job job) {
-    Instant now = Instant.now();
-    Optional<BreakerBook.Key> key = book.pick(now);
-    if (key.isEmpty()) {
-      Optional<Instant> cooled = book.earliestCooled(now);
-      if (cooled.isPresent()) {
-        Duration wait = Duration.between(now, cooled.get());
-        if (job.calls == 0) {
-          job.lastKind = OutcomeKind.RATE_LIMITED;
-          job.lastDetail = "every key is cooling down after a rate limit (ready in " + ErrorClassifier.human(wait) + ")";
-          job.lastRetryAfter = Optional.of(wait);
-        }
-        if (!retryAfterTooLong(job, wait)) {
-          scheduleRetry(job, OutcomeKind.RATE_LIMITED, wait);
-        }
-        return;
-      }
-      BreakerBook.View view = book.view();
+  /**
+   * Whether {@code job} may go on to a call: not while a spending cap is reached or the provider's
+   * breaker is open (the job is answered here), and while it is half-open only as its one probe.
+   */
+  private boolean admitted(Job job, Instant now) {
+    publish(book.tick(now), "");
+    checkBudget(now);
+    BreakerBook.View view = book.view();
+    if (view.state() == BreakerState.OPEN) {
       if (job.calls == 0) {
-        job.lastKind = view.reason().orElse(OutcomeKind.UNAVAILABLE);
-        job.lastDetail = view.state() == BreakerState.OPEN ? openText(view) : "every key is busy with a probe call";
+        refused(job, view.reason().orElse(OutcomeKind.UNAVAILABLE), openText(view),
+            view.until().map(u -> Duration.between(now, u)).filter(d -> !d.isNegative()));
       }
       finish(job, failure(job));
+      return false;
+    }
+    if (book.providerHalfOpen() && !job.probe) {
+      if (!book.takeProviderProbe()) {
+        if (job.calls == 0) {
+          refused(job, OutcomeKind.UNAVAILABLE, "breaker half-open after unavailable: a probe call is in flight",
+              Optional.empty());
+        }
+        finish(job, failure(job));
+        return false;
+      }
+      job.probe = true;
+    }
+    return true;
+  }
+
+  /** A reached cap (also one restored at start) opens the provider's breaker as budget_exceeded. */
+  private void checkBudget(Instant now) {
+    book.ledger.capReached(config.budget(), now).ifPresent(cap -> publish(book.overBudget(cap, now), ""));
+  }
+
+  /** Records why a message gets no call, as its answer, and reports the refusal. */
+  private void refused(Job job, OutcomeKind kind, String text, Optional<Duration> wait) {
+    job.lastKind = kind;
+    job.lastStatus = 0;
+    job.lastDetail = text;
+    job.lastRetryAfter = wait;
+    events.refused(config.name(), kind, text);
+  }
+
+  /** The next call of {@code job}: now, or when the throttle has room (behind those already waiting). */
+  private void attempt(Job job) {
+    Instant now = Instant.now();
+    if (!waiting.isEmpty()) {
+      enqueue(job, throttleWait(estimate(job), now).orElseGet(() ->
+          new Wait(Duration.ZERO, waiting.size() + " earlier requests wait for room")), now);
       return;
     }
+    startOrWait(job).ifPresent(wait -> enqueue(job, wait, now));
+  }
+
+  /**
+   * Starts the next call of {@code job} on a ready key with throttle room, or ends the job when no
+   * key can take it; returns the wait instead when the throttle has no room yet.
+   */
+  private Optional<Wait> startOrWait(Job job) {
+    Instant now = Instant.now();
+    checkBudget(now);
+    if (book.view().state() == BreakerState.OPEN) {
+      admitted(job, now);
+      return Optional.empty();
+    }
+    long estimate = estimate(job);
+    Optional<Wait> wait = throttleWait(estimate, now);
+    if (wait.isPresent()) {
+      return wait;
+    }
+    Optional<BreakerBook.Key> key = book.pick(now, k -> k.throttle.waitFor(estimate, now).isZero());
+    if (key.isEmpty()) {
+      noKey(job, now);
+      return Optional.empty();
+    }
+    book.throttle.take(estimate, now);
+    key.get().throttle.take(estimate, now);
+    job.estimate = estimate;
     call(job, key.get(), now);
+    return Optional.empty();
+  }
+
+  /**
+   * How long the throttle holds back a call of {@code estimate} tokens: the provider's configured
+   * limits first; then, when no ready key has room in its own throttle (what its headers said),
+   * until the first such key (or a key cooling down after a 429) is free. Empty = no throttle wait:
+   * a call may start now, or no key is held back by its throttle alone.
+   */
+  private Optional<Wait> throttleWait(long estimate, Instant now) {
+    Duration configured = book.throttle.waitFor(estimate, now);
+    if (!configured.isZero()) {
+      return Optional.of(new Wait(configured, configuredLimits() + " leaves no room for " + ErrorClassifier.human(configured)));
+    }
+    if (book.anyReadyWithRoom(estimate, now)) {
+      return Optional.empty();
+    }
+    return book.keyThrottleWait(estimate, now).map(d -> {
+      Duration first = book.earliestCooled(now).map(c -> Duration.between(now, c)).filter(c -> c.compareTo(d) < 0)
+          .orElse(d);
+      return new Wait(first, "the provider's rate-limit headers leave no room for " + ErrorClassifier.human(d));
+    });
+  }
+
+  private String configuredLimits() {
+    List<String> limits = new ArrayList<>();
+    if (config.rateLimitRpm() > 0) {
+      limits.add("rate-limit-rpm = " + config.rateLimitRpm());
+    }
+    if (config.rateLimitTpm() > 0) {
+      limits.add("rate-limit-tpm = " + config.rateLimitTpm());
+    }
+    return String.join(" and ", limits);
+  }
+
+  /** Queues {@code job} for throttle room, or answers it at once when it cannot wait. */
+  private void enqueue(Job job, Wait wait, Instant now) {
+    if (!now.plus(wait.duration()).isBefore(job.command.deadline())) {
+      throttled(job, wait, "the request's deadline comes first");
+    } else if (waiting.size() >= config.throttleQueue()) {
+      throttled(job, wait, "the local queue is full (throttle-queue = " + config.throttleQueue() + ")");
+    } else {
+      waiting.addLast(job);
+      if (waiting.size() == 1) {
+        timers.startSingleTimer(THROTTLE_TIMER, ThrottleRoom.INSTANCE, wait.duration());
+      }
+    }
+  }
+
+  /** Starts queued jobs in order while there is room; re-arms the timer for the first that must wait. */
+  private void drainQueue() {
+    while (!waiting.isEmpty()) {
+      Job head = waiting.peekFirst();
+      if (!admitted(head, Instant.now())) {
+        continue;
+      }
+      Optional<Wait> wait = startOrWait(head);
+      if (wait.isEmpty()) {
+        waiting.remove(head);
+      } else if (!Instant.now().plus(wait.get().duration()).isBefore(head.command.deadline())) {
+        throttled(head, wait.get(), "the request's deadline comes first");
+      } else {
+        timers.startSingleTimer(THROTTLE_TIMER, ThrottleRoom.INSTANCE, wait.get().duration());
+        return;
+      }
+    }
+  }
+
+  /** The self-throttle has no room in time: answer now, so the router can fall back. */
+  private void throttled(Job job, Wait wait, String why) {
+    if (job.calls == 0) {
+      refused(job, OutcomeKind.RATE_LIMITED, "self-throttled: " + wait.why() + " and " + why,
+          Optional.of(wait.duration()));
+    }
+    finish(job, failure(job));
+  }
+
+  /** No key can take a call: wait for a cooling key (as a rate-limit retry), or end the job. */
+  private void noKey(Job job, Instant now) {
+    Optional<Instant> cooled = book.earliestCooled(now);
+    if (cooled.isPresent()) {
+      Duration wait = Duration.between(now, cooled.get());
+      if (job.calls == 0) {
+        job.lastKind = OutcomeKind.RATE_LIMITED;
+        job.lastDetail = "every key is cooling down after a rate limit (ready in " + ErrorClassifier.human(wait) + ")";
+        job.lastRetryAfter = Optional.of(wait);
+      }
+      if (!retryAfterTooLong(job, wait)) {
+        scheduleRetry(job, OutcomeKind.RATE_LIMITED, wait);
+      }
+      return;
+    }
+    BreakerBook.View view = book.view();
+    if (job.calls == 0) {
+      job.lastKind = view.reason().orElse(OutcomeKind.UNAVAILABLE);
+      job.lastDetail = view.state() == BreakerState.OPEN ? openText(view) : "every key is busy with a probe call";
+    }
+    finish(job, failure(job));
+  }
+
+  private long estimate(Job job) {
+    return TokenEstimate.total(job.command.request(), config.maxTokens());
   }
 
   private void call(Job job, BreakerBook.Key key, Instant now) {
@@ -255,6 +431,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     job.key = key;
     job.started = now;
     if (simulated.isPresent()) {
+      if (job.simulatedNumber == 0) {
+        job.simulatedNumber = simulated.get().nextMessage();
+      }
       RawResponse response = simulated.get().answer(job.simulatedNumber, job.command.request());
       timers.startSingleTimer(attemptTimer(attempt),
           new CallEnded(job.id, attempt, Optional.of(response), ""), config.simulate().latency());
@@ -285,8 +464,8 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     Classification c = verdict.classification();
     int status = ended.response().map(RawResponse::status).orElse(0);
     Usage usage = verdict.completion().map(WireFormat.Completion::usage).orElse(Usage.NONE);
-    double cost = cost(usage);
-    book.account(job.key, usage, cost, now);
+    learn(job, usage, ended.response(), now);
+    double cost = book.account(job.key, usage, now);
     events.call(new ProviderEvents.CallRecord(now, config.name(), job.key.alias, config.model(),
         job.command.request().origin(), job.calls, status, c.kind(), Duration.between(job.started, now), usage, cost,
         rateLimitHeaders(ended.response())));
@@ -295,6 +474,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     job.lastDetail = redact(c.detail());
     job.lastRetryAfter = c.retryAfter();
     publish(book.outcome(job.key, c.kind(), job.lastDetail, c.retryAfter(), now), "");
+    checkBudget(now);
     switch (c.kind()) {
       case OK -> finish(job, new ProviderResult.Success(config.name(), job.key.alias, config.model(),
           verdict.completion().orElseThrow().text(), usage, job.calls));
@@ -303,6 +483,19 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       case RATE_LIMITED -> rateLimited(job, c.retryAfter(), now);
       case UNAVAILABLE -> unavailable(job, c.retryAfter());
     }
+  }
+
+  /**
+   * What a call teaches the throttles: the real token count replaces the estimate (a call that
+   * reported no usage keeps it), and the key's throttle takes what the rate-limit headers say
+   * (on any response, 429s included).
+   */
+  private void learn(Job job, Usage usage, Optional<RawResponse> response, Instant now) {
+    if (usage.total() > 0) {
+      book.throttle.correct(job.estimate, usage.total(), now);
+    }
+    response.map(r -> RateLimitHeaders.read(r.headers(), now)).filter(RateLimitHeaders::saysAnything)
+        .ifPresent(h -> job.key.throttle.learn(h.requestsLeft(), h.requestsReset(), h.tokensLeft(), h.tokensReset(), now));
   }
 
   /** The key is now open: the same message may go to another key of the pool at once. */
@@ -359,28 +552,14 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private void retryNow(long id) {
     Job job = jobs.get(id);
-    if (job == null) {
-      return;
+    if (job != null && admitted(job, Instant.now())) {
+      attempt(job);
     }
-    Instant now = Instant.now();
-    publish(book.tick(now), "");
-    BreakerBook.View view = book.view();
-    if (view.state() == BreakerState.OPEN) {
-      finish(job, failure(job));
-      return;
-    }
-    if (book.providerHalfOpen() && !job.probe) {
-      if (!book.takeProviderProbe()) {
-        finish(job, failure(job));
-        return;
-      }
-      job.probe = true;
-    }
-    attempt(job);
   }
 
   private void finish(Job job, ProviderResult result) {
     jobs.remove(job.id);
+    waiting.remove(job);
     timers.cancel(retryTimer(job.id));
     timers.cancel(attemptTimer(job.attempt));
     if (job.probe) {
@@ -394,27 +573,13 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         job.lastRetryAfter, job.calls);
   }
 
-  private void refuse(ActorRef<ProviderResult> replyTo, BreakerBook.View view, Instant now) {
-    OutcomeKind kind = view.reason().orElse(OutcomeKind.UNAVAILABLE);
-    String text = openText(view);
-    events.refused(config.name(), kind, text);
-    Optional<Duration> wait = view.until().map(u -> Duration.between(now, u)).filter(d -> !d.isNegative());
-    replyTo.tell(new ProviderResult.Failure(config.name(), kind, 0, text, wait, 0));
-  }
-
-  private void refuseWhileProbing(ActorRef<ProviderResult> replyTo) {
-    String text = "breaker half-open after unavailable: a probe call is in flight";
-    events.refused(config.name(), OutcomeKind.UNAVAILABLE, text);
-    replyTo.tell(new ProviderResult.Failure(config.name(), OutcomeKind.UNAVAILABLE, 0, text, Optional.empty(), 0));
-  }
-
   private static String openText(BreakerBook.View view) {
     String until = view.until().map(u -> "open until " + u).orElse("open until an operator resets it");
     String why = view.reason().map(OutcomeKind::wire).orElse("unavailable");
     return "breaker " + until + " after " + why + (view.detail().isEmpty() ? "" : " (" + view.detail() + ")");
   }
 
-  /** Every message still being worked on gets its one answer before this incarnation goes. */
+  /** Every message still being worked on or queued gets its one answer before this incarnation goes. */
   private void answerInFlight() {
     for (Job job : new ArrayList<>(jobs.values())) {
       job.command.replyTo().tell(new ProviderResult.Failure(config.name(), OutcomeKind.UNAVAILABLE, 0,
@@ -422,6 +587,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
           job.calls));
     }
     jobs.clear();
+    waiting.clear();
     book.abandonProbes();
   }
 
@@ -436,11 +602,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       Optional<Instant> cooling = Optional.ofNullable(k.coolingUntil).filter(now::isBefore);
       keys.add(new ProviderStatus.KeyStatus(k.alias, k.breaker.state,
           Optional.ofNullable(k.breaker.reason).map(OutcomeKind::wire), Optional.ofNullable(k.breaker.until),
-          cooling, k.counters.snapshot()));
+          cooling, book.ledger.key(k.alias, now)));
     }
     return new ProviderStatus(config.name(), config.kind().wire(), config.model(), config.priority(),
         config.fallbackOnly(), view.state(), view.reason().map(OutcomeKind::wire), view.until(), keys,
-        book.counters.snapshot(), ProviderStatus.Throttle.NONE);
+        book.ledger.total(now), book.throttleStatus(waiting.size(), now));
   }
 
   private void publish(List<ProviderEvents.BreakerChange> changes, String cause) {
@@ -463,18 +629,13 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       }
       events.breakerChanged(change);
     }
-    book.save(writer);
+    book.save();
   }
 
   private Duration backoff(int retryNumber) {
     Duration base = retry.backoff(retryNumber);
     long extra = (long) (base.toMillis() * retry.jitter() * ThreadLocalRandom.current().nextDouble());
     return base.plusMillis(extra);
-  }
-
-  private double cost(Usage usage) {
-    return usage.inputTokens() * config.price().inputPerMillion() / 1_000_000.0
-        + usage.outputTokens() * config.price().outputPerMillion() / 1_000_000.0;
   }
 
   /** Keys never leave the actor: a provider echoing one gets it replaced by its alias. */

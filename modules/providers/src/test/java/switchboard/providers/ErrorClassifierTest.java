@@ -134,6 +134,8 @@ class ErrorClassifierTest {
     assertEquals(Optional.of(Duration.ofMillis(120)), ErrorClassifier.parseResetDuration("120ms"));
     assertEquals(Optional.of(Duration.ofMillis(3_723_500)), ErrorClassifier.parseResetDuration("1h2m3.5s"));
     assertEquals(Optional.of(Duration.ofMillis(17_500)), ErrorClassifier.parseResetDuration("17.5s"));
+    assertEquals(Optional.of(Duration.ofMillis(2500)), ErrorClassifier.parseResetDuration("2.5"));
+    assertEquals(Optional.empty(), ErrorClassifier.parseResetDuration("1s later"));
     assertEquals(Optional.empty(), ErrorClassifier.parseResetDuration("later"));
     assertEquals(Optional.empty(), ErrorClassifier.parseResetDuration("5x"));
     assertEquals(Optional.empty(), ErrorClassifier.parseResetDuration(""));

@@ -6,22 +6,20 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import switchboard.providers.ErrorClassifier;
 
 /**
  * What a provider's rate-limit headers say is left, so the throttle can tighten when the provider
  * is stricter than configured. OpenAI: {@code x-ratelimit-remaining-requests} / {@code -tokens} with
  * {@code x-ratelimit-reset-requests} / {@code -tokens} as durations ({@code 1s}, {@code 6m0s},
- * {@code 120ms}). Anthropic: {@code anthropic-ratelimit-requests-remaining} / {@code -tokens-remaining}
- * with {@code -reset} as RFC 3339 instants. Header names are expected in lower case.
+ * {@code 120ms}, read by {@link ErrorClassifier#parseResetDuration}). Anthropic:
+ * {@code anthropic-ratelimit-requests-remaining} / {@code -tokens-remaining} with {@code -reset} as
+ * RFC 3339 instants. Header names are expected in lower case.
  *
  * @param requestsLeft -1 when not said
  * @param tokensLeft   -1 when not said
  */
 public record RateLimitHeaders(long requestsLeft, Instant requestsReset, long tokensLeft, Instant tokensReset) {
-
-  private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)");
 
   public static RateLimitHeaders read(Map<String, String> headers, Instant now) {
     long requestsLeft = number(headers, "x-ratelimit-remaining-requests")
@@ -37,40 +35,6 @@ public record RateLimitHeaders(long requestsLeft, Instant requestsReset, long to
     return requestsLeft >= 0 || tokensLeft >= 0;
   }
 
-  /**
-   * A Go-style duration as OpenAI writes its resets: {@code 1s}, {@code 6m0s}, {@code 120ms},
-   * {@code 1h2m3.5s}; a bare number is seconds.
-   */
-  public static Optional<Duration> parseDuration(String text) {
-    if (text == null) {
-      return Optional.empty();
-    }
-    String s = text.trim();
-    if (s.isEmpty()) {
-      return Optional.empty();
-    }
-    if (s.matches("\\d+(\\.\\d+)?")) {
-      return Optional.of(Duration.ofMillis(Math.round(Double.parseDouble(s) * 1000)));
-    }
-    Matcher m = DURATION_PART.matcher(s);
-    double millis = 0;
-    int end = 0;
-    while (m.find()) {
-      if (m.start() != end) {
-        return Optional.empty();
-      }
-      double value = Double.parseDouble(m.group(1));
-      millis += switch (m.group(2)) {
-        case "h" -> value * 3_600_000;
-        case "m" -> value * 60_000;
-        case "s" -> value * 1_000;
-        default -> value;
-      };
-      end = m.end();
-    }
-    return end == s.length() ? Optional.of(Duration.ofMillis(Math.round(millis))) : Optional.empty();
-  }
-
   private static Optional<Long> number(Map<String, String> headers, String name) {
     String value = headers.get(name);
     if (value == null) {
@@ -84,7 +48,7 @@ public record RateLimitHeaders(long requestsLeft, Instant requestsReset, long to
   }
 
   private static Instant reset(Map<String, String> headers, String openAi, String anthropic, Instant now) {
-    Optional<Duration> duration = parseDuration(headers.get(openAi));
+    Optional<Duration> duration = ErrorClassifier.parseResetDuration(headers.get(openAi));
     if (duration.isPresent()) {
       return now.plus(duration.get());
     }

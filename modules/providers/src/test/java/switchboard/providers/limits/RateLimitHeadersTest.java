@@ -4,25 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class RateLimitHeadersTest {
   private static final Instant T0 = Instant.parse("2026-11-21T10:00:00Z");
-
-  @Test
-  void parsesOpenAiResetDurations() {
-    assertEquals(Optional.of(Duration.ofSeconds(1)), RateLimitHeaders.parseDuration("1s"));
-    assertEquals(Optional.of(Duration.ofMinutes(6)), RateLimitHeaders.parseDuration("6m0s"));
-    assertEquals(Optional.of(Duration.ofMillis(120)), RateLimitHeaders.parseDuration("120ms"));
-    assertEquals(Optional.of(Duration.ofMillis(3_723_500)), RateLimitHeaders.parseDuration("1h2m3.5s"));
-    assertEquals(Optional.of(Duration.ofMillis(2500)), RateLimitHeaders.parseDuration("2.5"));
-    assertEquals(Optional.empty(), RateLimitHeaders.parseDuration("soon"));
-    assertEquals(Optional.empty(), RateLimitHeaders.parseDuration("1s later"));
-  }
 
   @Test
   void readsOpenAiHeaders() {
@@ -47,6 +34,13 @@ class RateLimitHeadersTest {
     assertEquals(T0.plusSeconds(30), h.requestsReset());
     assertEquals(0, h.tokensLeft());
     assertEquals(T0.plusSeconds(60), h.tokensReset());
+  }
+
+  @Test
+  void bareSecondsAreAReset() {
+    RateLimitHeaders h = RateLimitHeaders.read(Map.of(
+        "x-ratelimit-remaining-requests", "0", "x-ratelimit-reset-requests", "2.5"), T0);
+    assertEquals(T0.plusMillis(2500), h.requestsReset());
   }
 
   @Test
