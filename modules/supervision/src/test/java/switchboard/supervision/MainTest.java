@@ -65,6 +65,24 @@ class MainTest {
   }
 
   @Test
+  void configCheckReportsProblemsInsideAProviderEntry() throws IOException {
+    String file = write(
+        "switchboard.providers = [\n"
+            + "  { name = \"sim\", kind = \"simulated\" },\n"
+            + "  { name = \"odd\", kind = \"gemini\", priority = \"high\", timeout = \"soon\", api-key = \"x\" }\n"
+            + "]\n");
+    Run run = run("config", "check", "--config", file);
+    assertEquals(2, run.code());
+    assertEquals(
+        List.of(
+            "switchboard.providers[1].api-key: is not a known key (did you mean api-keys?)",
+            "switchboard.providers[1].kind: \"gemini\" is not allowed (expected one of openai, anthropic, simulated)",
+            "switchboard.providers[1].priority: \"high\" is not a whole number",
+            "switchboard.providers[1].timeout: \"soon\" is not a duration like 250ms, 30s or 1h"),
+        run.lines());
+  }
+
+  @Test
   void configCheckReportsSyntaxErrorsAndMissingFilesWithoutAStackTrace() throws IOException {
     Run broken = run("config", "check", "--config", write("switchboard {\n  retry = {\n"));
     assertEquals(2, broken.code());

@@ -61,6 +61,14 @@ public final class ConfigReader {
     return out;
   }
 
+  /**
+   * This section read over {@code defaults} (keys missing here are taken from there), reporting into
+   * the same problem list under the same prefix.
+   */
+  public ConfigReader withFallback(Config defaults) {
+    return new ConfigReader(config.withFallback(defaults), prefix, problems);
+  }
+
   public Config config() {
     return config;
   }

@@ -181,8 +181,11 @@ public record ProviderConfig(
 
   /** Reads one provider entry, with {@code defaults} under it. */
   public static ProviderConfig read(ConfigReader entry, com.typesafe.config.Config defaults) {
-    ConfigReader r = ConfigReader.of(entry.config().withFallback(defaults), entry.prefix());
-    String name = r.requiredString("name");
+    ConfigReader r = entry.withFallback(defaults);
+    String name = entry.has("name") ? r.requiredString("name") : "";
+    if (!entry.has("name")) {
+      entry.problem("name", "is missing (expected a unique name)");
+    }
     Kind kind = Kind.of(r.oneOf("kind", "openai", Kind.names()));
     String baseUrl = r.string("base-url", "");
     if (baseUrl.isEmpty()) {
