@@ -96,7 +96,9 @@ public record GatewayConfig(
     }
     Config user;
     try {
-      user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+      // absolute, so that `include "other.conf"` is found beside the including file
+      user = ConfigFactory.parseFile(
+          file.toAbsolutePath().toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
     } catch (ConfigException e) {
       throw new Invalid(List.of(located(e)));
     }

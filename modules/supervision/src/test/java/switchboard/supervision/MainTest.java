@@ -65,6 +65,16 @@ class MainTest {
   }
 
   @Test
+  void aConfigGivenByARelativePathCanIncludeAFileBesideIt() throws IOException {
+    Path folder = Files.createDirectories(Path.of("target", "include-test"));
+    Files.writeString(folder.resolve("base.conf"), "switchboard.providers = [{ name = \"sim\", kind = \"simulated\" }]\n");
+    Files.writeString(folder.resolve("mine.conf"), "include \"base.conf\"\nswitchboard.retry.max-retries = 1\n");
+    Run run = run("config", "check", "--config", folder.resolve("mine.conf").toString());
+    assertEquals("ok\n", run.out(), run.err());
+    assertEquals(0, run.code());
+  }
+
+  @Test
   void configCheckReportsProblemsInsideAProviderEntry() throws IOException {
     String file = write(
         "switchboard.providers = [\n"
