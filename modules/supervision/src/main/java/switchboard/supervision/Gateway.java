@@ -129,7 +129,7 @@ public final class Gateway implements AutoCloseable {
   private void onTerminatedByItself() {
     if (ending.compareAndSet(false, true)) {
       LOG.error("the actor system terminated by itself (see the errors above); the gateway has stopped");
-      ShutdownRecord.now(ShutdownRecord.FATAL_ERROR, 0, Optional.of(started),
+      new ShutdownRecord(Optional.of(Instant.now()), ShutdownRecord.FATAL_ERROR, Optional.empty(), Optional.of(started),
               Optional.of("the actor system terminated without a shutdown request"))
           .write(config.dataDir());
       closeQuietly(providerLog);
@@ -243,7 +243,7 @@ public final class Gateway implements AutoCloseable {
     }
     ShutdownRecord record = ShutdownRecord.now(reason, unanswered, Optional.of(started), Optional.empty());
     record.write(config.dataDir());
-    LOG.info("stopped: {}", record.describe());
+    LOG.info("gateway {}", record.describe());
     closeQuietly(providerLog);
     registry.close();
     return unanswered;
