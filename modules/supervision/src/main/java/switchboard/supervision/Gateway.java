@@ -212,6 +212,10 @@ public final class Gateway implements AutoCloseable {
     if (stopped) {
       return 0;
     }
+    if (endedByItself()) {
+      stopped = true;
+      return 0;
+    }
     stopped = true;
     if (!ending.compareAndSet(false, true)) {
       return 0;
@@ -249,9 +253,16 @@ public final class Gateway implements AutoCloseable {
     return unanswered;
   }
 
-  /** True when the gateway ended by itself (a fatal error) rather than through {@link #shutdown}. */
+  /**
+   * True when the actor system ended without {@link #shutdown} (a fatal error); that is then recorded
+   * (once) as this run's stop, even if the termination callback has not run yet.
+   */
   public synchronized boolean endedByItself() {
-    return !stopped && ending.get();
+    if (!stopped && system.getWhenTerminated().toCompletableFuture().isDone()) {
+      onTerminatedByItself();
+      return true;
+    }
+    return false;
   }
 
   @Override
