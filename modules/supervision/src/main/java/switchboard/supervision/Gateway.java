@@ -7,23 +7,28 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import switchboard.channels.http.HttpChannel;
 import switchboard.supervision.ops.ProviderCallLogSetup;
+import switchboard.supervision.ops.ShutdownRecord;
 
 /**
  * A running gateway: the actor system with its {@link GatewayRoot}, the metrics registry and the
  * provider call log. {@link #start} returns once the HTTP channel listens; {@link #shutdown} drains
  * (no new messages, the accepted ones answered, bounded by {@code shutdown-timeout}) and then stops.
+ * Why it stopped is kept in {@code <data-dir>/last-shutdown.json} ({@link ShutdownRecord}) and shown
+ * by the next run: a requested stop, a start failure, or the actor system ending by itself.
  */
 public final class Gateway implements AutoCloseable {
 
@@ -38,6 +43,10 @@ public final class Gateway implements AutoCloseable {
   private final AutoCloseable providerLog;
   private final GatewayRoot.Children children;
   private final Optional<InetSocketAddress> httpAddress;
+  private final Instant started;
+  private final Optional<ShutdownRecord> lastShutdown;
+  /** Set once by whoever ends this run first: {@link #shutdown} or the system terminating by itself. */
+  private final AtomicBoolean ending = new AtomicBoolean();
   private boolean stopped;
 
   /** Why a gateway could not start (e.g. its HTTP port is taken): one line for the operator. */
@@ -53,24 +62,47 @@ public final class Gateway implements AutoCloseable {
       PrometheusMeterRegistry registry,
       AutoCloseable providerLog,
       GatewayRoot.Children children,
-      Optional<InetSocketAddress> httpAddress) {
+      Optional<InetSocketAddress> httpAddress,
+      Instant started,
+      Optional<ShutdownRecord> lastShutdown) {
     this.config = config;
     this.system = system;
     this.registry = registry;
     this.providerLog = providerLog;
     this.children = children;
     this.httpAddress = httpAddress;
+    this.started = started;
+    this.lastShutdown = lastShutdown;
   }
 
-  /** Starts a gateway for {@code config}; returns once its HTTP channel (when enabled) is bound. */
+  /**
+   * Starts a gateway for {@code config}; returns once its HTTP channel (when enabled) is bound. Logs
+   * how the previous run stopped; a failure to start is recorded as this run's stop.
+   */
   public static Gateway start(GatewayConfig config) throws StartFailure {
+    Instant started = Instant.now();
+    Optional<ShutdownRecord> previous = ShutdownRecord.previous(config.dataDir());
+    previous.ifPresentOrElse(
+        p -> LOG.info("previous run {}", p.describe()),
+        () -> LOG.info("no previous run recorded in {}", config.dataDir()));
+    try {
+      return startSystem(config, started, previous);
+    } catch (StartFailure failure) {
+      ShutdownRecord.now(ShutdownRecord.START_FAILURE, 0, Optional.of(started), Optional.of(failure.getMessage()))
+          .write(config.dataDir());
+      throw failure;
+    }
+  }
+
+  private static Gateway startSystem(GatewayConfig config, Instant started, Optional<ShutdownRecord> previous)
+      throws StartFailure {
     if (config.http().enabled() && config.http().port() != 0) {
       checkPortFree(config.http().host(), config.http().port());
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     AutoCloseable providerLog = ProviderCallLogSetup.attach(config.providerLog());
     ActorSystem<GatewayRoot.Command> system =
-        ActorSystem.create(GatewayRoot.create(config, registry), "switchboard", config.config());
+        ActorSystem.create(GatewayRoot.create(config, registry, previous), "switchboard", config.config());
     try {
       GatewayRoot.Children children =
           await(AskPattern.ask(system, GatewayRoot.GetChildren::new, BIND_TIMEOUT, system.scheduler()));
@@ -79,7 +111,10 @@ public final class Gateway implements AutoCloseable {
         address = Optional.of(await(AskPattern.ask(
             children.http().get(), HttpChannel.GetBinding::new, BIND_TIMEOUT, system.scheduler())));
       }
-      return new Gateway(config, system, registry, providerLog, children, address);
+      Gateway gateway = new Gateway(config, system, registry, providerLog, children, address, started, previous);
+      ShutdownRecord.markRunning(config.dataDir(), started);
+      system.getWhenTerminated().thenRunAsync(gateway::onTerminatedByItself);
+      return gateway;
     } catch (TimeoutException | RuntimeException e) {
       system.terminate();
       closeQuietly(providerLog);
@@ -87,6 +122,17 @@ public final class Gateway implements AutoCloseable {
           "the HTTP channel did not listen on " + config.http().host() + ":" + config.http().port()
               + " within " + BIND_TIMEOUT.toSeconds() + "s (see the log above)",
           e);
+    }
+  }
+
+  /** The actor system ended without {@link #shutdown}: Pekko gave up after a fatal error. Recorded. */
+  private void onTerminatedByItself() {
+    if (ending.compareAndSet(false, true)) {
+      LOG.error("the actor system terminated by itself (see the errors above); the gateway has stopped");
+      new ShutdownRecord(Optional.of(Instant.now()), ShutdownRecord.FATAL_ERROR, Optional.empty(), Optional.of(started),
+              Optional.of("the actor system terminated without a shutdown request"))
+          .write(config.dataDir());
+      closeQuietly(providerLog);
     }
   }
 
@@ -140,21 +186,41 @@ public final class Gateway implements AutoCloseable {
     return config;
   }
 
+  /** How the previous run stopped, as read at start; empty when nothing was recorded. */
+  public Optional<ShutdownRecord> lastShutdown() {
+    return lastShutdown;
+  }
+
   /** Completes when the actor system has terminated, for whatever reason. */
   public CompletionStage<?> whenTerminated() {
     return system.getWhenTerminated();
   }
 
+  /** {@link #shutdown(String)} for a stop requested by code ({@link ShutdownRecord#REQUESTED}). */
+  public int shutdown() {
+    return shutdown(ShutdownRecord.REQUESTED);
+  }
+
   /**
    * Drains and stops: the channels stop accepting, the messages already accepted are answered (for at
-   * most {@code shutdown-timeout}), then the actor system terminates. Returns how many accepted
-   * messages were still unanswered when the time was up (0 = all answered). Idempotent.
+   * most {@code shutdown-timeout}), then the actor system terminates and {@code reason} (e.g.
+   * {@link ShutdownRecord#SIGTERM}) is recorded with the unanswered count. Returns how many accepted
+   * messages were still unanswered when the time was up (0 = all answered). Idempotent; does nothing
+   * after the system ended by itself (that is recorded as a fatal error).
    */
-  public synchronized int shutdown() {
+  public synchronized int shutdown(String reason) {
     if (stopped) {
       return 0;
     }
+    if (endedByItself()) {
+      stopped = true;
+      return 0;
+    }
     stopped = true;
+    if (!ending.compareAndSet(false, true)) {
+      return 0;
+    }
+    LOG.info("stopping ({}): answering the accepted messages, for at most {}", reason, config.shutdownTimeout());
     Duration timeout = config.shutdownTimeout();
     int unanswered = 0;
     try {
@@ -179,9 +245,24 @@ public final class Gateway implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    ShutdownRecord record = ShutdownRecord.now(reason, unanswered, Optional.of(started), Optional.empty());
+    record.write(config.dataDir());
+    LOG.info("gateway {}", record.describe());
     closeQuietly(providerLog);
     registry.close();
     return unanswered;
+  }
+
+  /**
+   * True when the actor system ended without {@link #shutdown} (a fatal error); that is then recorded
+   * (once) as this run's stop, even if the termination callback has not run yet.
+   */
+  public synchronized boolean endedByItself() {
+    if (!stopped && system.getWhenTerminated().toCompletableFuture().isDone()) {
+      onTerminatedByItself();
+      return true;
+    }
+    return false;
   }
 
   @Override

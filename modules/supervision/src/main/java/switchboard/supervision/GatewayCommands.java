@@ -16,11 +16,13 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import switchboard.supervision.ops.ServiceUnit;
+import switchboard.supervision.ops.ShutdownRecord;
 
 /** {@code switchboard gateway ...}: run the gateway, or ask a running one how it is. */
 @Command(name = "gateway", description = "Run the gateway or ask a running one for its status.",
@@ -68,8 +70,13 @@ final class GatewayCommands implements Runnable {
         return 1;
       }
       CountDownLatch stop = new CountDownLatch(1);
-      Signals.onTermination(stop::countDown);
+      AtomicReference<String> signal = new AtomicReference<>();
+      Signals.onTerminationSignal(name -> {
+        signal.compareAndSet(null, name);
+        stop.countDown();
+      });
       gateway.whenTerminated().thenRun(stop::countDown);
+      gateway.lastShutdown().ifPresent(last -> out.println("Previous run " + last.describe()));
       out.println("Switchboard is running with " + file + ": providers "
           + String.join(", ", loaded.usableProviders().stream().map(p -> p.name()).toList()));
       gateway.httpAddress().ifPresent(a ->
@@ -78,9 +85,13 @@ final class GatewayCommands implements Runnable {
       out.println("Stop with Ctrl-C or SIGTERM.");
       out.flush();
       stop.await();
+      if (signal.get() == null && gateway.endedByItself()) {
+        err.println("switchboard: the gateway stopped by itself after a fatal error (see the log above)");
+        return 1;
+      }
       out.println("Stopping: answering the messages in flight (at most " + loaded.shutdownTimeout().toSeconds() + "s)...");
       out.flush();
-      int unanswered = gateway.shutdown();
+      int unanswered = gateway.shutdown(signal.get() == null ? ShutdownRecord.REQUESTED : signal.get());
       out.println(unanswered == 0 ? "Stopped." : "Stopped with " + unanswered + " messages unanswered.");
       return 0;
     }
@@ -184,8 +195,15 @@ final class GatewayCommands implements Runnable {
       return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
     }
 
+    /** How many of the recent alerts {@code gateway status} prints. */
+    static final int ALERTS_SHOWN = 5;
+
     static void print(PrintWriter out, JsonNode status, String url) {
       out.println("gateway " + url + ", up " + status.path("uptime_seconds").asLong() + "s");
+      JsonNode last = status.path("last_shutdown");
+      if (last.isObject()) {
+        out.println("previous run " + ShutdownRecord.describe(last));
+      }
       List<List<String>> providers = new ArrayList<>();
       providers.add(List.of("PRIORITY", "PROVIDER", "STATE", "REASON", "OPEN UNTIL", "KEYS"));
       for (JsonNode p : status.path("providers")) {
@@ -212,6 +230,18 @@ final class GatewayCommands implements Runnable {
             c.path("pending").asInt() + "/" + c.path("max_pending").asInt()));
       }
       ProviderCommands.printTable(out, channels);
+      JsonNode alerts = status.path("alerts");
+      if (alerts.isArray()) {
+        out.println();
+        out.println(alerts.isEmpty() ? "no alerts since start" : "recent alerts (newest first):");
+        for (int i = 0; i < Math.min(ALERTS_SHOWN, alerts.size()); i++) {
+          JsonNode alert = alerts.get(i);
+          out.println("  " + alert.path("time").asText() + "  " + alert.path("text").asText(alert.path("message").asText()));
+        }
+        if (alerts.size() > ALERTS_SHOWN) {
+          out.println("  ... " + (alerts.size() - ALERTS_SHOWN) + " more on the status page");
+        }
+      }
     }
 
     private static String text(JsonNode node) {

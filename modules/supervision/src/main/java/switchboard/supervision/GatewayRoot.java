@@ -1,13 +1,11 @@
 package switchboard.supervision;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.http.HttpChannel;
+import switchboard.channels.http.StatusExtras;
 import switchboard.channels.telegram.TelegramChannel;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderActor;
@@ -40,7 +39,9 @@ import switchboard.router.ProviderHandle;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
 import switchboard.router.RouterEvents;
+import switchboard.supervision.ops.Alert;
 import switchboard.supervision.ops.AlertsActor;
+import switchboard.supervision.ops.ShutdownRecord;
 
 /**
  * The gateway's guardian. It spawns the provider actors, the router, the conversations and the
@@ -61,14 +62,14 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
   static final Duration RESET_AFTER = Duration.ofSeconds(30);
 
-  /** How often a drain looks at the channels' pending counts. */
+  /** How often a drain asks the Telegram channel for its pending count (it has no drain protocol). */
   static final Duration DRAIN_POLL = Duration.ofMillis(50);
 
-  /** How long a status probe of another channel may take. */
-  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
+  /** How long past the drain's deadline the root still waits for the HTTP channel's own (timed) answer. */
+  static final Duration HTTP_DRAIN_SLACK = Duration.ofSeconds(1);
 
-  /** Name of the pending-messages gauge every channel registers (one series per channel). */
-  static final String PENDING_GAUGE = "switchboard.pending.messages";
+  /** How long a status probe of another channel, or the alerts actor, may take. */
+  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
 
   public sealed interface Command {}
 
@@ -97,35 +98,46 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     INSTANCE
   }
 
+  /** The HTTP channel's answer to its {@link HttpChannel.Drain}. */
+  private record HttpDrained(int unanswered) implements Command {}
+
   /** The Telegram channel's pending count, asked for during a drain. */
   private record TelegramPending(int pending) implements Command {}
 
   /** An alert for the admin chat ({@code alerts.telegram-chat-id}), passed on to the Telegram channel. */
   private record NotifyAdmin(long chatId, String text) implements Command {}
 
-  private record Draining(Instant deadline, Collection<Gauge> pending, ActorRef<Drained> replyTo) {}
+  private record Draining(Instant deadline, List<ActorRef<Drained>> replyTo) {}
 
   private final TimerScheduler<Command> timers;
-  private final PrometheusMeterRegistry registry;
   private final Children children;
   private final Map<ActorRef<?>, String> names = new HashMap<>();
   private Optional<Draining> draining = Optional.empty();
+  /** The HTTP channel's unanswered count once it has drained; empty while it drains. */
+  private Optional<Integer> httpUnanswered = Optional.empty();
   private int telegramPending;
+  private Optional<Drained> drained = Optional.empty();
 
   /** The root of a gateway running {@code config}; channel and provider meters go to {@code registry}. */
   public static Behavior<Command> create(GatewayConfig config, PrometheusMeterRegistry registry) {
+    return create(config, registry, Optional.empty());
+  }
+
+  /** Like {@link #create(GatewayConfig, PrometheusMeterRegistry)}; {@code /api/status} also shows {@code lastShutdown}. */
+  public static Behavior<Command> create(
+      GatewayConfig config, PrometheusMeterRegistry registry, Optional<ShutdownRecord> lastShutdown) {
     return Behaviors.setup(
-        context -> Behaviors.withTimers(timers -> new GatewayRoot(context, timers, config, registry)));
+        context -> Behaviors.withTimers(timers -> new GatewayRoot(context, timers, config, registry, lastShutdown)));
   }
 
   private GatewayRoot(
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
       GatewayConfig config,
-      PrometheusMeterRegistry registry) {
+      PrometheusMeterRegistry registry,
+      Optional<ShutdownRecord> lastShutdown) {
     super(context);
     this.timers = timers;
-    this.registry = registry;
 
     ActorRef<Command> self = context.getSelf();
     Optional<java.util.function.Consumer<String>> adminChat =
@@ -170,7 +182,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
                 spawn(
                     HttpChannel.create(
                         config.http(), router, conversations, otherChannels, registry,
-                        config.router().requestTimeout()),
+                        config.router().requestTimeout(), statusExtras(alerts, lastShutdown)),
                     HttpChannel.NAME))
             : Optional.empty();
     this.children = new Children(Map.copyOf(providers), router, conversations, http, telegram, alerts);
@@ -185,6 +197,25 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   private ChannelStatusProbe probe(ActorRef<TelegramChannel.Command> telegram) {
     var system = getContext().getSystem();
     return () -> AskPattern.ask(telegram, TelegramChannel.GetStatus::new, STATUS_TIMEOUT, system.scheduler());
+  }
+
+  /**
+   * What {@code /api/status} shows beyond the channels' view: {@code alerts} (the recent ones, newest
+   * first; left out when the alerts actor does not answer) and {@code last_shutdown} (when known).
+   */
+  private StatusExtras statusExtras(ActorRef<AlertsActor.Command> alerts, Optional<ShutdownRecord> lastShutdown) {
+    var system = getContext().getSystem();
+    return () -> AskPattern.<AlertsActor.Command, List<Alert>>ask(
+            alerts, AlertsActor.GetRecent::new, STATUS_TIMEOUT, system.scheduler())
+        .toCompletableFuture()
+        .thenApply(Optional::of)
+        .exceptionally(failure -> Optional.empty())
+        .thenApply(recent -> {
+          Map<String, Object> fields = new LinkedHashMap<>();
+          recent.ifPresent(list -> fields.put("alerts", list.stream().map(Alert::toJson).toList()));
+          lastShutdown.ifPresent(record -> fields.put("last_shutdown", record.toJson()));
+          return fields;
+        });
   }
 
   /** Fallbacks become metrics; a message that no provider could answer becomes an alert. */
@@ -229,6 +260,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
         .onMessage(GetChildren.class, get -> onGetChildren(get.replyTo()))
         .onMessage(Drain.class, this::onDrain)
         .onMessageEquals(DrainTick.INSTANCE, this::onDrainTick)
+        .onMessage(HttpDrained.class, this::onHttpDrained)
         .onMessage(TelegramPending.class, this::onTelegramPending)
         .onMessage(NotifyAdmin.class, this::onNotifyAdmin)
         .onSignal(ChildFailed.class, this::onChildFailed)
@@ -242,19 +274,30 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   }
 
   /**
-   * Stops the channels (each unbinds, so no new message comes in) and keeps their pending gauges,
-   * which still count the messages accepted before and now being answered.
+   * Asks the HTTP channel to drain (it refuses new messages and says when the accepted ones are
+   * answered, then unbinds) and polls the Telegram channel's pending count, which keeps polling: what it
+   * accepts is journaled and answered after a restart anyway. Replies once both are done or the time is up.
    */
   private Behavior<Command> onDrain(Drain drain) {
-    if (draining.isPresent()) {
-      drain.replyTo().tell(new Drained(pending(draining.get().pending())));
+    if (drained.isPresent()) {
+      drain.replyTo().tell(drained.get());
       return this;
     }
-    Collection<Gauge> pending = List.copyOf(registry.find(PENDING_GAUGE).gauges());
-    children.http().ifPresent(http -> getContext().stop(http));
-    draining = Optional.of(new Draining(Instant.now().plus(drain.timeout()), pending, drain.replyTo()));
-    timers.startTimerAtFixedRate(DrainTick.INSTANCE, DRAIN_POLL);
+    if (draining.isPresent()) {
+      draining.get().replyTo().add(drain.replyTo());
+      return this;
+    }
+    draining = Optional.of(new Draining(Instant.now().plus(drain.timeout()), new ArrayList<>(List.of(drain.replyTo()))));
+    httpUnanswered = children.http().isPresent() ? Optional.empty() : Optional.of(0);
+    children.http().ifPresent(http -> http.tell(new HttpChannel.Drain(
+        drain.timeout(), getContext().messageAdapter(HttpChannel.Drained.class, d -> new HttpDrained(d.unanswered())))));
     telegramPending = children.telegram().isPresent() ? 1 : 0;
+    timers.startTimerAtFixedRate(DrainTick.INSTANCE, DRAIN_POLL);
+    return onDrainTick();
+  }
+
+  private Behavior<Command> onHttpDrained(HttpDrained done) {
+    httpUnanswered = Optional.of(done.unanswered());
     return onDrainTick();
   }
 
@@ -269,8 +312,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   }
 
   /**
-   * The HTTP channel's accepted messages are counted by its gauge; the Telegram channel keeps polling
-   * (what it accepts is journaled and answered after a restart anyway) and is asked for its count.
+   * Done when the HTTP channel has drained (it answers by the deadline itself, with its unanswered
+   * count) and Telegram has nothing pending, or Telegram's time is up.
    */
   private Behavior<Command> onDrainTick() {
     children.telegram().ifPresent(t ->
@@ -278,17 +321,21 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
             (status, failure) -> new TelegramPending(status == null ? 0 : status.pending())));
     draining.ifPresent(
         d -> {
-          int unanswered = pending(d.pending()) + telegramPending;
-          if (unanswered == 0 || !Instant.now().isBefore(d.deadline())) {
+          Instant now = Instant.now();
+          boolean httpDone = httpUnanswered.isPresent() || !now.isBefore(d.deadline().plus(HTTP_DRAIN_SLACK));
+          boolean telegramDone = telegramPending == 0 || !now.isBefore(d.deadline());
+          if (httpDone && telegramDone) {
+            if (httpUnanswered.isEmpty()) {
+              getContext().getLog().warn("the HTTP channel did not report its drain; its pending count is unknown");
+            }
             timers.cancel(DrainTick.INSTANCE);
-            d.replyTo().tell(new Drained(unanswered));
+            Drained result = new Drained(httpUnanswered.orElse(0) + telegramPending);
+            drained = Optional.of(result);
+            d.replyTo().forEach(r -> r.tell(result));
+            draining = Optional.empty();
           }
         });
     return this;
-  }
-
-  private static int pending(Collection<Gauge> gauges) {
-    return (int) gauges.stream().mapToDouble(Gauge::value).filter(v -> !Double.isNaN(v)).sum();
   }
 
   /** A child let go after too many failures in a row: said once, loudly; the root carries on. */
@@ -304,7 +351,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
   private Behavior<Command> onTerminated(Terminated terminated) {
     String name = names.getOrDefault(terminated.getRef(), terminated.getRef().path().name());
-    if (draining.isEmpty()) {
+    if (draining.isEmpty() && drained.isEmpty()) {
       getContext().getLog().warn("{} stopped", name);
     }
     return this;

@@ -81,6 +81,11 @@ class LauncherTest {
         new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
   }
 
+  /**
+   * Also: with {@code SWITCHBOARD_LOG_FORMAT=json} (and the gateway's own logback.xml instead of the
+   * tests' one, which is first on this class path) the log on stderr is JSON lines, and the SIGTERM is
+   * recorded in {@code data/last-shutdown.json}.
+   */
   @Test
   void gatewayRunPrintsItsAddressAndOnSigtermAnswersWhatIsInFlightThenExits0() throws Exception {
     Files.writeString(work.resolve("slow.conf"),
@@ -88,10 +93,13 @@ class LauncherTest {
             + "  providers = [{ name = \"slow\", kind = \"simulated\", simulate.latency = 1500ms }]\n"
             + "  channels.http.port = 0\n"
             + "}\n");
-    Process process = new ProcessBuilder(link.toString(), "gateway", "run", "--config", "slow.conf")
+    ProcessBuilder builder = new ProcessBuilder(link.toString(), "gateway", "run", "--config", "slow.conf")
         .directory(work.toFile())
-        .redirectError(tmp.resolve("run.err").toFile())
-        .start();
+        .redirectError(tmp.resolve("run.err").toFile());
+    builder.environment().put("SWITCHBOARD_LOG_FORMAT", "json");
+    builder.environment().put("JAVA_OPTS", "-Dlogback.configurationFile="
+        + Projects.root().resolve("modules/supervision/src/main/resources/logback.xml"));
+    Process process = builder.start();
     try {
       java.io.BufferedReader out = new java.io.BufferedReader(
           new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -133,6 +141,22 @@ class LauncherTest {
       assertEquals(200, answered.statusCode(), answered.body());
       assertTrue(answered.body().contains("\"provider\":\"slow\""), answered.body());
       assertTrue(Files.isDirectory(work.resolve("logs")), "relative paths are taken from the working directory");
+
+      com.fasterxml.jackson.databind.JsonNode last =
+          TestGateway.JSON.readTree(work.resolve("data/last-shutdown.json").toFile());
+      assertEquals("SIGTERM", last.path("reason").asText(), last.toString());
+      assertEquals(0, last.path("unanswered").asInt(), last.toString());
+      List<String> messages = new ArrayList<>();
+      for (String line : Files.readAllLines(tmp.resolve("run.err"))) {
+        if (!line.isBlank()) {
+          assertTrue(line.startsWith("{") && line.endsWith("}"), "every log line is a JSON object: " + line);
+          messages.add(TestGateway.JSON.readTree(line).path("formattedMessage").asText());
+        }
+      }
+      assertTrue(messages.stream().anyMatch(m -> m.startsWith("gateway started: providers [slow]")),
+          "JSON log lines: " + Files.readString(tmp.resolve("run.err")));
+      assertTrue(messages.stream().anyMatch(m -> m.matches("gateway stopped at \\S+: SIGTERM, 0 unanswered")),
+          "JSON log lines: " + messages);
     } finally {
       process.destroyForcibly();
     }

@@ -79,6 +79,8 @@ final class HttpApi {
   static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
   /** Longest wait for a request body to arrive completely. */
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
+  /** Retry-After of the answer to a message that arrives during a shutdown: about a restart's time. */
+  static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 
   private static final ContentType PROMETHEUS_TEXT =
       ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
@@ -116,6 +118,7 @@ final class HttpApi {
   private final PendingGate gate;
   private final ChannelMetrics metrics;
   private final Supplier<String> state;
+  private final StatusExtras extras;
   private final byte[] indexPage;
   private final Optional<byte[]> token;
 
@@ -129,7 +132,8 @@ final class HttpApi {
       ActorSystem<?> system,
       PendingGate gate,
       ChannelMetrics metrics,
-      Supplier<String> state) {
+      Supplier<String> state,
+      StatusExtras extras) {
     this.config = config;
     this.askTimeout = askTimeout;
     this.router = router;
@@ -140,6 +144,7 @@ final class HttpApi {
     this.gate = gate;
     this.metrics = metrics;
     this.state = state;
+    this.extras = extras;
     this.indexPage = loadIndexPage();
     this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
   }
@@ -256,12 +261,16 @@ final class HttpApi {
   }
 
   /**
-   * Runs {@code ask} if the channel has room, else answers {@code busy} at once. The permit is
-   * released exactly once when the ask ends, by answer, failure or timeout.
+   * Runs {@code ask} if the channel has room, else answers {@code busy} at once (or {@code unavailable}
+   * while the channel drains for a shutdown). The permit is released exactly once when the ask ends,
+   * by answer, failure or timeout.
    */
   private CompletionStage<Reply> admitted(
       Supplier<CompletionStage<RouteResult>> ask, Function<RouteResult.Answered, Reply> onAnswer) {
     Optional<PendingGate.Permit> permit = gate.tryAcquire();
+    if (permit.isEmpty() && gate.isClosed()) {
+      return CompletableFuture.completedFuture(shuttingDown());
+    }
     if (permit.isEmpty()) {
       metrics.busy();
       return CompletableFuture.completedFuture(busy());
@@ -284,6 +293,13 @@ final class HttpApi {
     String message = "The gateway is busy: " + gate.max() + " messages are already waiting for an answer. "
         + "Please try again in a moment.";
     return error(StatusCodes.SERVICE_UNAVAILABLE, "busy", message, Optional.empty(), List.of(RetryAfter.create(1L)));
+  }
+
+  /** A message that arrives while the channel drains: not accepted, so the caller can retry elsewhere or later. */
+  private static Reply shuttingDown() {
+    return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+        "The gateway is shutting down and accepts no new messages. Please try again in a moment.",
+        Optional.empty(), List.of(RetryAfter.create(SHUTDOWN_RETRY_AFTER_SECONDS)));
   }
 
   private Reply failed(RouteResult.Failed failed) {
@@ -345,8 +361,9 @@ final class HttpApi {
     for (ChannelStatusProbe probe : otherChannels) {
       channels.add(probeChannel(probe));
     }
+    CompletableFuture<Map<String, Object>> extraFields = extraFields();
     CompletableFuture<?> all = CompletableFuture.allOf(channels.toArray(CompletableFuture[]::new));
-    return providers.thenCombine(all, (ps, ignored) -> {
+    return providers.thenCombine(all.thenCombine(extraFields, (ignored, extra) -> extra), (ps, extra) -> {
       ObjectNode out = OpenAiCodec.JSON.createObjectNode();
       ArrayNode providerArray = out.putArray("providers");
       ps.ifPresentOrElse(
@@ -355,8 +372,29 @@ final class HttpApi {
       ArrayNode channelArray = out.putArray("channels");
       channels.forEach(c -> channelArray.add(c.join()));
       out.put("uptime_seconds", system.uptime());
+      extra.forEach((name, value) -> {
+        if (!out.has(name)) {
+          out.set(name, OpenAiCodec.JSON.valueToTree(value));
+        }
+      });
       return jsonResponse(StatusCodes.OK, out, List.of());
     });
+  }
+
+  /** The {@link StatusExtras}, or none when they fail or are late: the status answers regardless. */
+  private CompletableFuture<Map<String, Object>> extraFields() {
+    CompletableFuture<Map<String, Object>> fields;
+    try {
+      fields = extras.fields().toCompletableFuture().copy();
+    } catch (RuntimeException e) {
+      fields = CompletableFuture.failedFuture(e);
+    }
+    return fields
+        .orTimeout(STATUS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(failure -> {
+          log.debug("HTTP channel: status extras left out: {}", unwrap(failure).toString());
+          return Map.of();
+        });
   }
 
   private ChannelStatus ownStatus() {

@@ -3,6 +3,7 @@ package switchboard.channels.http;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,6 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -32,7 +34,8 @@ import switchboard.router.RouterSettings;
  * conversations, status, health, metrics) when it starts and unbinds it when it stops or restarts.
  * A bind failure throws, so the parent's restart-with-backoff retries binding; {@link Crash} is the
  * chaos drill that proves it. The routes themselves live in {@link HttpApi}; this actor owns the binding,
- * the pending count and the meters of one incarnation.
+ * the pending count and the meters of one incarnation. For a shutdown it {@link Drain drains}: new
+ * messages are refused at once, and it says when the ones it accepted are all answered.
  */
 public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
 
@@ -51,6 +54,17 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   /** Reply with the bound address once the server is bound (at once if it already is). */
   public record GetBinding(ActorRef<InetSocketAddress> replyTo) implements Command {}
 
+  /**
+   * Drain for a shutdown: from now on every new message is answered {@code 503 unavailable} at once
+   * (health, status and metrics still answer); once every message accepted before is answered, or
+   * {@code timeout} has passed, the server is unbound and {@code replyTo} gets {@link Drained}. A
+   * second Drain gets the same answer.
+   */
+  public record Drain(Duration timeout, ActorRef<Drained> replyTo) implements Command {}
+
+  /** The answer to {@link Drain}: accepted messages still unanswered when it ended (0 = all answered). */
+  public record Drained(int unanswered) {}
+
   /** Chaos drill: unbind, then fail, so the supervisor restarts the channel and it binds again. */
   public enum Crash implements Command {
     INSTANCE
@@ -64,6 +78,15 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     INSTANCE
   }
 
+  /** The drain's gate released its last permit. */
+  private enum GateEmpty implements Command {
+    INSTANCE
+  }
+
+  private enum DrainDeadline implements Command {
+    INSTANCE
+  }
+
   /** The exception of the {@link Crash} drill, so logs say it was deliberate. */
   private static final class CrashDrill extends RuntimeException {
     CrashDrill() {
@@ -72,11 +95,15 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   }
 
   private final HttpChannelConfig config;
+  private final TimerScheduler<Command> timers;
   private final PendingGate gate;
   private final ChannelMetrics metrics;
   private final CompletionStage<ServerBinding> bindFuture;
   private final List<ActorRef<InetSocketAddress>> waitingForBinding = new ArrayList<>();
   private ServerBinding binding;
+  private final List<ActorRef<Drained>> waitingForDrain = new ArrayList<>();
+  private Optional<Instant> drainDeadline = Optional.empty();
+  private Optional<Drained> drained = Optional.empty();
   /** Read by the routes on Pekko HTTP's threads for {@code /api/status}. */
   private volatile String state = "binding";
 
@@ -102,9 +129,20 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
       List<ChannelStatusProbe> otherChannels,
       PrometheusMeterRegistry metrics,
       Duration requestTimeout) {
-    return Behaviors.setup(
-        context -> new HttpChannel(
-            context, config, router, conversations, otherChannels, metrics, requestTimeout));
+    return create(config, router, conversations, otherChannels, metrics, requestTimeout, StatusExtras.NONE);
+  }
+
+  /** Like the one above, with {@code extras} added to every {@code /api/status} answer (alerts, last shutdown). */
+  public static Behavior<Command> create(
+      HttpChannelConfig config,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> otherChannels,
+      PrometheusMeterRegistry metrics,
+      Duration requestTimeout,
+      StatusExtras extras) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new HttpChannel(
+        context, timers, config, router, conversations, otherChannels, metrics, requestTimeout, extras)));
   }
 
   /** A {@link ChannelStatusProbe} that asks {@code channel} for its status (for other channels' pages). */
@@ -114,20 +152,23 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
 
   private HttpChannel(
       ActorContext<Command> context,
+      TimerScheduler<Command> timers,
       HttpChannelConfig config,
       ActorRef<RouterActor.Command> router,
       ActorRef<ConversationsActor.Command> conversations,
       List<ChannelStatusProbe> otherChannels,
       PrometheusMeterRegistry registry,
-      Duration requestTimeout) {
+      Duration requestTimeout,
+      StatusExtras extras) {
     super(context);
     this.config = config;
+    this.timers = timers;
     this.gate = new PendingGate(config.maxPendingMessages());
     this.metrics = new ChannelMetrics(registry, NAME, gate, requestTimeout);
     Duration askTimeout = requestTimeout.plus(ASK_MARGIN);
     HttpApi api = new HttpApi(
         config, askTimeout, router, conversations, otherChannels, registry, context.getSystem(), gate, metrics,
-        () -> state);
+        () -> state, extras);
     this.bindFuture =
         Http.get(context.getSystem())
             .newServerAt(config.host(), config.port())
@@ -161,6 +202,9 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
         .onMessage(BindFailed.class, this::onBindFailed)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
         .onMessageEquals(UnboundForCrash.INSTANCE, this::onUnboundForCrash)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessageEquals(GateEmpty.INSTANCE, () -> finishDrain(0))
+        .onMessageEquals(DrainDeadline.INSTANCE, () -> finishDrain(gate.pending()))
         .onSignal(PreRestart.class, signal -> onPreRestart())
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -182,7 +226,9 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
 
   private Behavior<Command> onBound(Bound bound) {
     binding = bound.binding();
-    state = "serving";
+    if (drainDeadline.isEmpty()) {
+      state = "serving";
+    }
     getContext().getLog().info("HTTP channel serving on {}", binding.localAddress());
     waitingForBinding.forEach(waiting -> waiting.tell(binding.localAddress()));
     waitingForBinding.clear();
@@ -212,18 +258,60 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     throw new CrashDrill();
   }
 
+  private Behavior<Command> onDrain(Drain drain) {
+    if (drained.isPresent()) {
+      drain.replyTo().tell(drained.get());
+      return this;
+    }
+    waitingForDrain.add(drain.replyTo());
+    if (drainDeadline.isEmpty()) {
+      drainDeadline = Optional.of(Instant.now().plus(drain.timeout()));
+      state = "draining";
+      getContext().getLog().info(
+          "HTTP channel draining: no new messages, {} accepted ones still to answer", gate.pending());
+      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
+      ActorRef<Command> self = getContext().getSelf();
+      gate.close(() -> self.tell(GateEmpty.INSTANCE));
+    }
+    return this;
+  }
+
+  /** Every accepted message answered (or the time is up): unbind and tell whoever asked. */
+  private Behavior<Command> finishDrain(int unanswered) {
+    if (drained.isEmpty()) {
+      timers.cancel(DrainDeadline.INSTANCE);
+      unbind();
+      drained = Optional.of(new Drained(unanswered));
+      getContext().getLog().info("HTTP channel drained: {} accepted messages unanswered", unanswered);
+      waitingForDrain.forEach(waiting -> waiting.tell(drained.get()));
+      waitingForDrain.clear();
+    }
+    return this;
+  }
+
   /** The mailbox survives a restart: re-queued, the waiters are answered once the new server is bound. */
   private void handWaitersToNextIncarnation() {
     waitingForBinding.forEach(waiting -> getContext().getSelf().tell(new GetBinding(waiting)));
     waitingForBinding.clear();
   }
 
+  /** A drain in progress carries on in the next incarnation, with the time it has left. */
+  private void handDrainToNextIncarnation() {
+    Duration left = drainDeadline.map(d -> Duration.between(Instant.now(), d)).filter(d -> !d.isNegative())
+        .orElse(Duration.ZERO);
+    waitingForDrain.forEach(waiting -> getContext().getSelf().tell(new Drain(left, waiting)));
+    waitingForDrain.clear();
+  }
+
   private Behavior<Command> onPreRestart() {
+    handDrainToNextIncarnation();
     unbind();
     return this;
   }
 
   private Behavior<Command> onPostStop() {
+    waitingForDrain.forEach(waiting -> waiting.tell(new Drained(gate.pending())));
+    waitingForDrain.clear();
     unbind();
     metrics.close();
     return this;

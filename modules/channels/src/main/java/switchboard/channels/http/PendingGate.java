@@ -2,47 +2,92 @@ package switchboard.channels.http;
 
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The channel's explicit pending count. A mailbox bound would drop overflow silently; this gate lets
  * the channel answer {@code busy} at once instead. Every admitted message holds a {@link Permit} that is
  * released exactly once, however its answer ends (reply, error, timeout).
+ *
+ * <p>A drain {@link #close closes} the gate: no message is admitted any more, and the callback runs
+ * once, on whichever thread releases the last permit (or at once when none is out). Admission,
+ * release and closing share one lock, so no message slips in after the gate reported empty.
  */
 final class PendingGate {
   private final int max;
-  private final AtomicInteger pending = new AtomicInteger();
-  private final AtomicLong busyReplies = new AtomicLong();
+  private int pending;
+  private long busyReplies;
+  private boolean closed;
+  private Runnable whenEmpty;
 
   PendingGate(int max) {
     this.max = max;
   }
 
-  /** A permit, or empty (and one more busy reply counted) when {@code max} messages are pending. */
-  Optional<Permit> tryAcquire() {
-    while (true) {
-      int now = pending.get();
-      if (now >= max) {
-        busyReplies.incrementAndGet();
-        return Optional.empty();
-      }
-      if (pending.compareAndSet(now, now + 1)) {
-        return Optional.of(new Permit());
-      }
+  /**
+   * A permit, or empty: when the gate is {@link #isClosed() closed}, or when {@code max} messages are
+   * pending (then one more busy reply is counted).
+   */
+  synchronized Optional<Permit> tryAcquire() {
+    if (closed) {
+      return Optional.empty();
+    }
+    if (pending >= max) {
+      busyReplies++;
+      return Optional.empty();
+    }
+    pending++;
+    return Optional.of(new Permit());
+  }
+
+  /** Admits nothing from now on; runs {@code whenEmpty} once no admitted message is pending. */
+  void close(Runnable whenEmpty) {
+    boolean emptyNow;
+    synchronized (this) {
+      closed = true;
+      this.whenEmpty = whenEmpty;
+      emptyNow = pending == 0;
+    }
+    if (emptyNow) {
+      fireWhenEmpty();
     }
   }
 
-  int pending() {
-    return pending.get();
+  synchronized boolean isClosed() {
+    return closed;
+  }
+
+  synchronized int pending() {
+    return pending;
   }
 
   int max() {
     return max;
   }
 
-  long busyReplies() {
-    return busyReplies.get();
+  synchronized long busyReplies() {
+    return busyReplies;
+  }
+
+  private void release() {
+    boolean emptyNow;
+    synchronized (this) {
+      pending--;
+      emptyNow = closed && pending == 0;
+    }
+    if (emptyNow) {
+      fireWhenEmpty();
+    }
+  }
+
+  private void fireWhenEmpty() {
+    Runnable callback;
+    synchronized (this) {
+      callback = whenEmpty;
+      whenEmpty = null;
+    }
+    if (callback != null) {
+      callback.run();
+    }
   }
 
   /** One admitted message; {@link #release()} is idempotent. */
@@ -51,7 +96,7 @@ final class PendingGate {
 
     void release() {
       if (released.compareAndSet(false, true)) {
-        pending.decrementAndGet();
+        PendingGate.this.release();
       }
     }
   }

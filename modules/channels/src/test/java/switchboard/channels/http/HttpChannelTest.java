@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -79,10 +80,20 @@ class HttpChannelTest {
       Behavior<ConversationsActor.Command> conversations,
       List<ChannelStatusProbe> others,
       Duration requestTimeout) {
+    return start(config, router, conversations, others, requestTimeout, StatusExtras.NONE);
+  }
+
+  private Running start(
+      HttpChannelConfig config,
+      Behavior<RouterActor.Command> router,
+      Behavior<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> others,
+      Duration requestTimeout,
+      StatusExtras extras) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Behavior<HttpChannel.Command> behavior = Behaviors.supervise(
             HttpChannel.create(config.withPort(0), testKit.spawn(router), testKit.spawn(conversations), others,
-                registry, requestTimeout))
+                registry, requestTimeout, extras))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofMillis(200), 0));
     ActorRef<HttpChannel.Command> channel = testKit.spawn(behavior);
     started.add(channel);
@@ -406,6 +417,80 @@ class HttpChannelTest {
     assertEquals(200, next.get(20, TimeUnit.SECONDS).statusCode());
   }
 
+  // ---- drain ----
+
+  @Test
+  void aDrainRefusesNewMessagesAtOnceAndRepliesWhenTheAcceptedOneIsAnswered() throws Exception {
+    TestProbe<RouterActor.Command> router = testKit.createTestProbe();
+    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.forwardTo(router.ref()),
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(30));
+    CompletableFuture<HttpResponse<String>> accepted = postAsync(gw.uri("/v1/chat/completions"), HELLO);
+    RouterActor.Route route = router.expectMessageClass(RouterActor.Route.class, Duration.ofSeconds(10));
+
+    TestProbe<HttpChannel.Drained> drained = testKit.createTestProbe();
+    gw.channel().tell(new HttpChannel.Drain(Duration.ofSeconds(20), drained.ref()));
+    drained.expectNoMessage(Duration.ofMillis(300));
+    assertEquals("draining", status(gw).state());
+
+    long started = System.nanoTime();
+    HttpResponse<String> refused = post(gw.uri("/api/conversations/c/messages"), "{\"text\":\"x\"}");
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    String message = assertError(refused, 503, "unavailable");
+    assertTrue(message.contains("shutting down"), message);
+    assertEquals(Optional.of("5"), refused.headers().firstValue("Retry-After"));
+    assertTrue(took.compareTo(Duration.ofSeconds(2)) < 0, "refused at once, took " + took);
+    assertEquals(0, status(gw).busyReplies(), "a refusal while draining is not a busy reply");
+    assertEquals(200, get(gw.uri("/health")).statusCode(), "health and status still answer while draining");
+    router.expectNoMessage(Duration.ofMillis(100));
+
+    route.replyTo().tell(Stubs.answered("primary", "m", "answered while draining"));
+    assertEquals(200, accepted.get(20, TimeUnit.SECONDS).statusCode());
+    assertEquals(new HttpChannel.Drained(0), drained.receiveMessage(Duration.ofSeconds(10)));
+    assertEquals("stopped", status(gw).state());
+
+    TestProbe<HttpChannel.Drained> again = testKit.createTestProbe();
+    gw.channel().tell(new HttpChannel.Drain(Duration.ofSeconds(20), again.ref()));
+    assertEquals(new HttpChannel.Drained(0), again.receiveMessage(Duration.ofSeconds(10)), "a second drain: same answer");
+    assertUnbound(gw.base().getPort());
+  }
+
+  @Test
+  void aDrainWithNothingPendingRepliesAtOnce() {
+    Running gw = start(Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()));
+    TestProbe<HttpChannel.Drained> drained = testKit.createTestProbe();
+    gw.channel().tell(new HttpChannel.Drain(Duration.ofSeconds(20), drained.ref()));
+    assertEquals(new HttpChannel.Drained(0), drained.receiveMessage(Duration.ofSeconds(5)));
+  }
+
+  @Test
+  void aDrainThatRunsOutOfTimeSaysHowManyAreUnanswered() throws Exception {
+    TestProbe<RouterActor.Command> router = testKit.createTestProbe();
+    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.forwardTo(router.ref()),
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(30));
+    CompletableFuture<HttpResponse<String>> stuck = postAsync(gw.uri("/v1/chat/completions"), HELLO);
+    router.expectMessageClass(RouterActor.Route.class, Duration.ofSeconds(10));
+    TestProbe<HttpChannel.Drained> drained = testKit.createTestProbe();
+    long started = System.nanoTime();
+    gw.channel().tell(new HttpChannel.Drain(Duration.ofMillis(400), drained.ref()));
+    assertEquals(new HttpChannel.Drained(1), drained.receiveMessage(Duration.ofSeconds(10)));
+    assertTrue(Duration.ofNanos(System.nanoTime() - started).toMillis() >= 400, "waited the drain timeout");
+    stuck.cancel(true);
+  }
+
+  /** The port no longer accepts connections (unbinding is asynchronous: bounded retries). */
+  private static void assertUnbound(int port) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try (java.net.Socket socket = new java.net.Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+      } catch (java.net.ConnectException refused) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, "port " + port + " still accepts connections after the drain");
+      Thread.sleep(50);
+    }
+  }
+
   private static ChannelStatus status(Running gw) {
     TestProbe<ChannelStatus> probe = testKit.createTestProbe();
     gw.channel().tell(new HttpChannel.GetStatus(probe.ref()));
@@ -456,6 +541,33 @@ class HttpChannelTest {
     assertEquals("polling", tg.get("state").asText());
     assertEquals(10, tg.get("max_pending").asInt());
     assertTrue(status.get("uptime_seconds").isIntegralNumber());
+  }
+
+  @Test
+  void apiStatusCarriesTheExtrasButKeepsItsOwnFields() throws Exception {
+    StatusExtras extras = () -> CompletableFuture.completedFuture(Map.<String, Object>of(
+        "alerts", List.of(Map.of("type", "out_of_credits", "provider", "primary")),
+        "last_shutdown", JSON.createObjectNode().put("reason", "SIGTERM").put("unanswered", 0),
+        "providers", "not to be replaced"));
+    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(10), extras);
+    JsonNode status = json(get(gw.uri("/api/status")));
+    assertEquals("out_of_credits", status.get("alerts").get(0).get("type").asText());
+    assertEquals("SIGTERM", status.get("last_shutdown").get("reason").asText());
+    assertEquals(0, status.get("last_shutdown").get("unanswered").asInt());
+    assertTrue(status.get("providers").isArray(), "the channel's own field wins");
+  }
+
+  @Test
+  void apiStatusAnswersWithoutExtrasThatFail() throws Exception {
+    StatusExtras failing = () -> CompletableFuture.failedFuture(new IllegalStateException("alerts actor gone"));
+    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(10), failing);
+    HttpResponse<String> response = get(gw.uri("/api/status"));
+    assertEquals(200, response.statusCode(), response.body());
+    JsonNode status = json(response);
+    assertFalse(status.has("alerts"));
+    assertEquals("http", status.get("channels").get(0).get("name").asText());
   }
 
   @Test

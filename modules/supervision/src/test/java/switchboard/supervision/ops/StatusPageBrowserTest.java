@@ -6,14 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -21,31 +18,25 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * Loads the real status page (the channels module's classpath resource) in headless Chromium against
  * a fake {@code /api/status} that asks for a token and then turns its first provider from closed to
- * open, as after a 402. Skipped where Debian's chromium-driver is not installed.
+ * open, as after a 402. Skipped where Debian's chromium-driver is not installed (failed instead when
+ * SWITCHBOARD_REQUIRE_BROWSER=1).
  */
 @Timeout(120)
 class StatusPageBrowserTest {
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final String TOKEN = "status-page-test-token";
 
   private final AtomicBoolean primaryOpen = new AtomicBoolean();
@@ -55,22 +46,12 @@ class StatusPageBrowserTest {
 
   @BeforeEach
   void start(@TempDir Path profile) throws IOException {
-    Assumptions.assumeTrue(Files.isExecutable(CHROMEDRIVER), "chromium-driver is not installed");
-    Assumptions.assumeTrue(Files.isExecutable(CHROMIUM), "chromium is not installed");
+    HeadlessChromium.assumeInstalled();
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/", this::page);
     server.createContext("/api/status", this::status);
     server.start();
-
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments(
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir=" + profile.toAbsolutePath());
-    ChromeDriverService service =
-        new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
-    driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
+    driver = HeadlessChromium.start(profile);
   }
 
   @AfterEach
@@ -101,6 +82,10 @@ class StatusPageBrowserTest {
     assertEquals("closed", driver.findElement(By.cssSelector(".key[data-key='primary#1']")).getAttribute("data-state"));
     assertEquals("up", driver.findElement(By.id("overall")).getAttribute("data-state"));
     assertTrue(driver.findElement(By.cssSelector("tr.channel[data-channel='http']")).getText().contains("3 / 100"));
+    WebElement lastShutdown = driver.findElement(By.id("last-shutdown"));
+    assertEquals("SIGTERM", lastShutdown.getAttribute("data-reason"));
+    assertTrue(lastShutdown.getText().startsWith("Previous run stopped ") && lastShutdown.getText().endsWith(": SIGTERM, 0 unanswered"),
+        lastShutdown.getText());
 
     primaryOpen.set(true);
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "open"));
@@ -122,10 +107,7 @@ class StatusPageBrowserTest {
   }
 
   private void screenshot(String name) throws IOException {
-    File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
-    Path target = Path.of("target", name);
-    Files.createDirectories(target.getParent());
-    Files.copy(shot.toPath(), target, StandardCopyOption.REPLACE_EXISTING);
+    HeadlessChromium.screenshot(driver, name);
   }
 
   private void page(HttpExchange exchange) throws IOException {
@@ -166,6 +148,7 @@ class StatusPageBrowserTest {
           {"name": "telegram", "pending": 9, "max_pending": 10, "state": "polling", "busy_replies": 4}
         ],
         "alerts": %s,
+        "last_shutdown": {"time": "2025-03-01T10:00:00Z", "reason": "SIGTERM", "unanswered": 0, "started": "2025-02-28T08:00:00Z", "detail": null},
         "uptime_seconds": 7384}
         """.formatted(
             open ? 12 : 3,

@@ -12,17 +12,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A local webhook that records each POSTed alert; the first {@code failures} requests get a 500. */
-final class WebhookReceiver implements AutoCloseable {
+public final class WebhookReceiver implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One request as received: its JSON body, the status it was answered with, and when. */
-  record Received(JsonNode body, int status, long nanos) {}
+  public record Received(JsonNode body, int status, long nanos) {}
 
   private final HttpServer server;
   private final BlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private final AtomicInteger failures;
 
-  WebhookReceiver(int failures) throws IOException {
+  public WebhookReceiver(int failures) throws IOException {
     this.failures = new AtomicInteger(failures);
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/hook/secret-path", exchange -> {
@@ -39,12 +39,12 @@ final class WebhookReceiver implements AutoCloseable {
     return this.failures.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
   }
 
-  URI url() {
+  public URI url() {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook/secret-path");
   }
 
   /** The next request, failing the test when none comes within {@code seconds}. */
-  Received next(long seconds) throws InterruptedException {
+  public Received next(long seconds) throws InterruptedException {
     Received r = received.poll(seconds, TimeUnit.SECONDS);
     if (r == null) {
       throw new AssertionError("no webhook request within " + seconds + " s");
@@ -53,7 +53,7 @@ final class WebhookReceiver implements AutoCloseable {
   }
 
   /** The next request within {@code millis}, or null. */
-  Received poll(long millis) throws InterruptedException {
+  public Received poll(long millis) throws InterruptedException {
     return received.poll(millis, TimeUnit.MILLISECONDS);
   }
 
