@@ -34,7 +34,14 @@ final class HttpTransport {
   private final Duration timeout;
   private final org.apache.pekko.event.LoggingAdapter log;
 
-  HttpTransport(ActorSystem<?> system, Duration timeout) {
+  /**
+   * Calls that may wait for a pooled connection; beyond it Pekko fails the call at once. Generous,
+   * since each waiting call is a user's message already accepted by a channel (a power of two, as
+   * Pekko requires).
+   */
+  static final int MAX_OPEN_REQUESTS = 1024;
+
+  HttpTransport(ActorSystem<?> system, Duration timeout, int maxConnections) {
     org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
     this.http = Http.get(system);
     this.materializer = Materializer.matFromSystem(system);
@@ -43,6 +50,8 @@ final class HttpTransport {
     this.pool =
         ConnectionPoolSettings.create(classic)
             .withMaxRetries(0)
+            .withMaxConnections(maxConnections)
+            .withMaxOpenRequests(Math.max(MAX_OPEN_REQUESTS, Integer.highestOneBit(maxConnections) * 2))
             .withConnectionSettings(
                 ClientConnectionSettings.create(classic)
                     .withIdleTimeout(timeout.plusSeconds(1))

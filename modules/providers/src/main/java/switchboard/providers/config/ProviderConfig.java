@@ -30,7 +30,15 @@ public record ProviderConfig(
     int maxTokens,
     KeyStrategy keyStrategy,
     int throttleQueue,
+    int maxConnections,
     Simulation simulate) {
+
+  /**
+   * Pooled HTTP connections to one provider: calls beyond them wait in the pool's queue, so this
+   * bounds how many answers can be generated at once (Pekko HTTP's own default of 4 would queue a
+   * busy chat behind four slow completions).
+   */
+  public static final int DEFAULT_MAX_CONNECTIONS = 32;
 
   public ProviderConfig {
     Objects.requireNonNull(name, "name");
@@ -226,6 +234,7 @@ public record ProviderConfig(
     int maxTokens = r.atLeast("max-tokens", 1024, 1);
     KeyStrategy strategy = KeyStrategy.of(r.oneOf("key-strategy", "round-robin", KeyStrategy.names()));
     int queue = r.atLeast("throttle-queue", 100, 0);
+    int connections = r.atLeast("max-connections", DEFAULT_MAX_CONNECTIONS, 1);
     ConfigReader sim = r.section("simulate");
     Simulation simulation =
         new Simulation(
@@ -236,7 +245,7 @@ public record ProviderConfig(
             sim.duration("retry-after", Simulation.NONE.retryAfter()));
     return new ProviderConfig(
         name, kind, baseUrl, model, priority, keys, timeout, rpm, tpm, quotaReset, fallbackOnly, authQuota,
-        p, b, maxTokens, strategy, queue, simulation);
+        p, b, maxTokens, strategy, queue, connections, simulation);
   }
 
   /** A provider with every default, for tests. */
@@ -244,18 +253,20 @@ public record ProviderConfig(
     return new ProviderConfig(
         name, kind, baseUrl, kind.defaultModel(), 1, keys, Duration.ofSeconds(60), 0, 0,
         new QuotaReset.Daily(), false, false, Price.UNKNOWN, Budget.NONE, 1024, KeyStrategy.ROUND_ROBIN,
-        100, Simulation.NONE);
+        100, DEFAULT_MAX_CONNECTIONS, Simulation.NONE);
   }
 
   public ProviderConfig withPriority(int newPriority) {
     return new ProviderConfig(
         name, kind, baseUrl, model, newPriority, apiKeys, timeout, rateLimitRpm, rateLimitTpm, quotaReset,
-        fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, simulate);
+        fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, maxConnections,
+        simulate);
   }
 
   public ProviderConfig withTimeout(Duration newTimeout) {
     return new ProviderConfig(
         name, kind, baseUrl, model, priority, apiKeys, newTimeout, rateLimitRpm, rateLimitTpm, quotaReset,
-        fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, simulate);
+        fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, maxConnections,
+        simulate);
   }
 }
