@@ -52,6 +52,11 @@ public final class BenchCommand implements Callable<Integer> {
       description = "unmeasured requests per target first (default: ${DEFAULT-VALUE})")
   int warmup;
 
+  @Option(names = "--provider-connections", paramLabel = "N", defaultValue = "0",
+      description = "the gateway's connections to the provider (pekko.http.host-connection-pool.max-connections, "
+          + "max-open-requests sized to the concurrency); 0 = Pekko's defaults, as the gateway ships (default: ${DEFAULT-VALUE})")
+  int providerConnections;
+
   @Option(names = "--timeout", paramLabel = "D", defaultValue = "5m",
       description = "hard limit on the whole run (default: ${DEFAULT-VALUE})")
   String timeout;
@@ -86,7 +91,7 @@ public final class BenchCommand implements Callable<Integer> {
   private BenchSettings settings() {
     try {
       return new BenchSettings(requests, concurrency, duration("--provider-latency", providerLatency),
-          Endpoint.parse(endpoint), warmup, duration("--timeout", timeout));
+          Endpoint.parse(endpoint), warmup, duration("--timeout", timeout), providerConnections);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

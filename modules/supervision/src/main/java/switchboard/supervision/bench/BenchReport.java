@@ -4,9 +4,15 @@ import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
 
-/** The numbers of one benchmark run and the small table they are printed as. */
+/**
+ * The numbers of one benchmark run and the small table they are printed as.
+ *
+ * @param poolConnections  the gateway's Pekko HTTP {@code max-connections} per provider host, as it ran
+ * @param poolOpenRequests the gateway's Pekko HTTP {@code max-open-requests}, as it ran
+ */
 record BenchReport(
-    BenchSettings settings, PhaseResult direct, PhaseResult gateway, long heapBeforeBytes, long heapAfterBytes) {
+    BenchSettings settings, PhaseResult direct, PhaseResult gateway, long heapBeforeBytes, long heapAfterBytes,
+    int poolConnections, int poolOpenRequests) {
 
   /** The table's column header, also what tests look for. */
   static final String HEADER = String.format(Locale.ROOT, "%-8s %9s %7s %11s %9s %9s %9s %9s",
@@ -20,6 +26,8 @@ record BenchReport(
     out.printf(Locale.ROOT, "switchboard bench: %d requests, concurrency %d, provider latency %dms, endpoint %s, warmup %d%n",
         settings.requests(), settings.concurrency(), settings.providerLatency().toMillis(),
         settings.endpoint().optionName(), settings.warmup());
+    out.printf(Locale.ROOT, "gateway: provider connections %d, max-open-requests %d%s%n", poolConnections, poolOpenRequests,
+        settings.providerConnections() == 0 ? " (Pekko HTTP defaults)" : " (--provider-connections)");
     out.println(HEADER);
     row(out, "direct", direct);
     row(out, "gateway", gateway);

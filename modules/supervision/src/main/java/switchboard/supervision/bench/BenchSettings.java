@@ -10,9 +10,12 @@ import java.time.Duration;
  * @param providerLatency  how long the fake provider takes to answer each call
  * @param warmup           unmeasured requests per target before the measured ones
  * @param timeout          hard limit on the whole run, start-up and shutdown included
+ * @param providerConnections the gateway's connections to the provider (Pekko HTTP's
+ *                         {@code host-connection-pool.max-connections}); 0 = leave Pekko's default
  */
 record BenchSettings(
-    int requests, int concurrency, Duration providerLatency, Endpoint endpoint, int warmup, Duration timeout) {
+    int requests, int concurrency, Duration providerLatency, Endpoint endpoint, int warmup, Duration timeout,
+    int providerConnections) {
 
   /** Limits that keep a typo from running for hours or exhausting ports. */
   static final int MAX_REQUESTS = 1_000_000;
@@ -26,6 +29,8 @@ record BenchSettings(
     check(!providerLatency.isNegative() && providerLatency.compareTo(Duration.ofMinutes(1)) <= 0,
         "--provider-latency " + providerLatency.toMillis() + "ms is not 0ms to 60s");
     check(warmup >= 0 && warmup <= MAX_REQUESTS, "--warmup " + warmup + " is not 0 to " + MAX_REQUESTS);
+    check(providerConnections >= 0 && providerConnections <= MAX_CONCURRENCY,
+        "--provider-connections " + providerConnections + " is not 0 to " + MAX_CONCURRENCY);
     check(timeout.compareTo(Duration.ofSeconds(1)) >= 0, "--timeout " + timeout.toMillis() + "ms is less than 1s");
   }
 

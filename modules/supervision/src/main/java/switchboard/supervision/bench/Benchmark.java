@@ -1,5 +1,6 @@
 package switchboard.supervision.bench;
 
+import com.typesafe.config.Config;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -85,7 +86,9 @@ final class Benchmark {
     PhaseResult directResult = phase(client, toProvider);
     PhaseResult gatewayResult = phase(client, toGateway);
     long heapAfter = heapAfterGc();
-    return new BenchReport(settings, directResult, gatewayResult, heapBefore, heapAfter);
+    Config pool = gateway.config().config().getConfig("pekko.http.host-connection-pool");
+    return new BenchReport(settings, directResult, gatewayResult, heapBefore, heapAfter,
+        pool.getInt("max-connections"), pool.getInt("max-open-requests"));
   }
 
   /** A warmup (unmeasured, its errors counted all the same) and then the measured run. */
@@ -122,10 +125,25 @@ final class Benchmark {
         + "  provider-log.path = \"logs/provider.log\"\n"
         + "  shutdown-timeout = 5s\n"
         + "  channels.http { host = \"127.0.0.1\", port = 0, max-pending-messages = " + pending + " }\n"
-        + "}\n";
+        + "}\n"
+        + providerPool();
     Path file = dir.resolve("bench.conf");
     Files.writeString(file, conf);
     return file;
+  }
+
+  /**
+   * The operator's knob for the gateway's provider connections, when asked for: Pekko HTTP keeps at
+   * most {@code max-connections} per provider host and queues at most {@code max-open-requests}
+   * (a power of two) before refusing a call, so the queue is sized to hold every request in flight.
+   */
+  private String providerPool() {
+    int connections = settings.providerConnections();
+    if (connections == 0) {
+      return "";
+    }
+    int open = Integer.highestOneBit(Math.max(32, 2 * Math.max(connections, settings.concurrency())) - 1) << 1;
+    return "pekko.http.host-connection-pool { max-connections = " + connections + ", max-open-requests = " + open + " }\n";
   }
 
   /** Heap in use once the garbage that can go is gone: what the run keeps, not what it churns. */
