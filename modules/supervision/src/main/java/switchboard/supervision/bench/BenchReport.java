@@ -3,6 +3,7 @@ package switchboard.supervision.bench;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * The numbers of one benchmark run and the small table they are printed as.
@@ -28,6 +29,10 @@ record BenchReport(
         settings.endpoint().optionName(), settings.warmup());
     out.printf(Locale.ROOT, "gateway: provider connections %d, max-open-requests %d%s%n", poolConnections, poolOpenRequests,
         settings.providerConnections() == 0 ? " (Pekko HTTP defaults)" : " (--provider-connections)");
+    out.printf(Locale.ROOT, "jvm: %d cpus, max heap %.0f MiB, common pool parallelism %d%s%n",
+        Runtime.getRuntime().availableProcessors(), mib(Runtime.getRuntime().maxMemory()),
+        ForkJoinPool.getCommonPoolParallelism(),
+        ForkJoinPool.getCommonPoolParallelism() < 2 ? " (async CompletableFuture steps get a new thread each)" : "");
     out.println(HEADER);
     row(out, "direct", direct);
     row(out, "gateway", gateway);
