@@ -18,7 +18,7 @@ record BenchSettings(
     int providerConnections) {
 
   /** Limits that keep a typo from running for hours or exhausting ports. */
-  static final int MAX_REQUESTS = 1_000_000;
+  static final int MAX_REQUESTS = 100_000;
 
   static final int MAX_CONCURRENCY = 1_000;
 
