@@ -8,6 +8,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import switchboard.supervision.bench.BenchCommand;
 
 /**
  * The {@code switchboard} command line (CONTRACT.md section 1). Exit codes: 0 ok, 2 bad usage or an
@@ -22,7 +23,8 @@ import picocli.CommandLine.Spec;
       GatewayCommands.class,
       ConfigCommands.class,
       ProviderCommands.class,
-      SimulateCommand.class
+      SimulateCommand.class,
+      BenchCommand.class
     })
 public final class Main implements Runnable {
 
