@@ -16,6 +16,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
 import org.apache.pekko.stream.Materializer;
+import switchboard.providers.config.ProviderConfig;
 
 /**
  * One provider's HTTP client over Pekko HTTP's pooled connections. Every response entity is read
@@ -34,13 +35,6 @@ final class HttpTransport {
   private final Duration timeout;
   private final org.apache.pekko.event.LoggingAdapter log;
 
-  /**
-   * Calls that may wait for a pooled connection; beyond it Pekko fails the call at once. Generous,
-   * since each waiting call is a user's message already accepted by a channel (a power of two, as
-   * Pekko requires).
-   */
-  static final int MAX_OPEN_REQUESTS = 1024;
-
   HttpTransport(ActorSystem<?> system, Duration timeout, int maxConnections) {
     org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
     this.http = Http.get(system);
@@ -51,7 +45,7 @@ final class HttpTransport {
         ConnectionPoolSettings.create(classic)
             .withMaxRetries(0)
             .withMaxConnections(maxConnections)
-            .withMaxOpenRequests(Math.max(MAX_OPEN_REQUESTS, Integer.highestOneBit(maxConnections) * 2))
+            .withMaxOpenRequests(Math.max(ProviderConfig.MAX_OPEN_REQUESTS, Integer.highestOneBit(maxConnections) * 2))
             .withConnectionSettings(
                 ClientConnectionSettings.create(classic)
                     .withIdleTimeout(timeout.plusSeconds(1))

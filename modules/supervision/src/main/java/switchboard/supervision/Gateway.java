@@ -17,6 +17,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.Http;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import switchboard.channels.http.HttpChannel;
@@ -191,6 +192,20 @@ public final class Gateway implements AutoCloseable {
     return lastShutdown;
   }
 
+  /**
+   * Closes the pooled connections to the providers (every call is answered by now), so the pools
+   * do not complain that they were shut down unexpectedly when the actor system goes.
+   */
+  private void closeProviderConnections() {
+    try {
+      Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.debug("provider connection pools did not close in time: {}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Completes when the actor system has terminated, for whatever reason. */
   public CompletionStage<?> whenTerminated() {
     return system.getWhenTerminated();
@@ -237,6 +252,7 @@ public final class Gateway implements AutoCloseable {
     if (unanswered > 0) {
       LOG.warn("{} messages were still unanswered after shutdown-timeout {}", unanswered, timeout);
     }
+    closeProviderConnections();
     system.terminate();
     try {
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -40,9 +40,23 @@ public final class Main implements Runnable {
   @Spec CommandSpec spec;
 
   public static void main(String[] args) {
+    sizeCommonPool();
     PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
     PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
     System.exit(execute(out, err, args));
+  }
+
+  /**
+   * Pekko HTTP hands back futures whose callbacks run on the JVM's common fork-join pool. On a
+   * two-core machine that pool has parallelism 1, and then the JDK starts a new thread for every
+   * asynchronous step, several per request (the benchmark measured half the throughput). Unless the
+   * operator chose a value, give it at least two threads; it must be set before the pool is first used.
+   */
+  static void sizeCommonPool() {
+    String key = "java.util.concurrent.ForkJoinPool.common.parallelism";
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, String.valueOf(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+    }
   }
 
   /** Runs one command line, writing to {@code out} and {@code err}; returns the exit code. */

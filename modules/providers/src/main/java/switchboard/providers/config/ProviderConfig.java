@@ -40,6 +40,13 @@ public record ProviderConfig(
    */
   public static final int DEFAULT_MAX_CONNECTIONS = 32;
 
+  /**
+   * Calls that may wait for a pooled connection; beyond it Pekko HTTP fails the call at once.
+   * Generous, since each waiting call is a user's message already accepted by a channel (a power of
+   * two, as Pekko requires).
+   */
+  public static final int MAX_OPEN_REQUESTS = 1024;
+
   public ProviderConfig {
     Objects.requireNonNull(name, "name");
     apiKeys = List.copyOf(apiKeys);

@@ -53,8 +53,8 @@ public final class BenchCommand implements Callable<Integer> {
   int warmup;
 
   @Option(names = "--provider-connections", paramLabel = "N", defaultValue = "0",
-      description = "the gateway's connections to the provider (pekko.http.host-connection-pool.max-connections, "
-          + "max-open-requests sized to the concurrency); 0 = Pekko's defaults, as the gateway ships (default: ${DEFAULT-VALUE})")
+      description = "the gateway's connections to the provider (the provider's max-connections); "
+          + "0 = the default the gateway ships with (default: ${DEFAULT-VALUE})")
   int providerConnections;
 
   @Option(names = "--timeout", paramLabel = "D", defaultValue = "5m",

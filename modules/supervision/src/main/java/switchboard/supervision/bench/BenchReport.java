@@ -28,7 +28,7 @@ record BenchReport(
         settings.requests(), settings.concurrency(), settings.providerLatency().toMillis(),
         settings.endpoint().optionName(), settings.warmup());
     out.printf(Locale.ROOT, "gateway: provider connections %d, max-open-requests %d%s%n", poolConnections, poolOpenRequests,
-        settings.providerConnections() == 0 ? " (Pekko HTTP defaults)" : " (--provider-connections)");
+        settings.providerConnections() == 0 ? " (max-connections default)" : " (--provider-connections)");
     out.printf(Locale.ROOT, "jvm: %d cpus, max heap %.0f MiB, common pool parallelism %d%s%n",
         Runtime.getRuntime().availableProcessors(), mib(Runtime.getRuntime().maxMemory()),
         ForkJoinPool.getCommonPoolParallelism(),

@@ -10,8 +10,8 @@ import java.time.Duration;
  * @param providerLatency  how long the fake provider takes to answer each call
  * @param warmup           unmeasured requests per target before the measured ones
  * @param timeout          hard limit on the whole run, start-up and shutdown included
- * @param providerConnections the gateway's connections to the provider (Pekko HTTP's
- *                         {@code host-connection-pool.max-connections}); 0 = leave Pekko's default
+ * @param providerConnections the gateway's connections to the provider (its {@code max-connections});
+ *                         0 = the default the gateway ships with
  */
 record BenchSettings(
     int requests, int concurrency, Duration providerLatency, Endpoint endpoint, int warmup, Duration timeout,

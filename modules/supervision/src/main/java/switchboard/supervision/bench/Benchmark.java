@@ -1,6 +1,5 @@
 package switchboard.supervision.bench;
 
-import com.typesafe.config.Config;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -16,6 +15,7 @@ import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import switchboard.providers.fake.FakeProviderServer;
 import switchboard.supervision.Gateway;
+import switchboard.providers.config.ProviderConfig;
 import switchboard.supervision.GatewayConfig;
 
 /**
@@ -86,9 +86,9 @@ final class Benchmark {
     PhaseResult directResult = phase(client, fake, toProvider);
     PhaseResult gatewayResult = phase(client, fake, toGateway);
     long heapAfter = heapAfterGc();
-    Config pool = gateway.config().config().getConfig("pekko.http.host-connection-pool");
+    int connections = gateway.config().usableProviders().get(0).maxConnections();
     return new BenchReport(settings, directResult, gatewayResult, heapBefore, heapAfter,
-        pool.getInt("max-connections"), pool.getInt("max-open-requests"));
+        connections, Math.max(ProviderConfig.MAX_OPEN_REQUESTS, Integer.highestOneBit(connections) * 2));
   }
 
   /** A warmup (unmeasured, its errors counted all the same) and then the measured run. */
@@ -148,17 +148,12 @@ final class Benchmark {
   }
 
   /**
-   * The operator's knob for the gateway's provider connections, when asked for: Pekko HTTP keeps at
-   * most {@code max-connections} per provider host and queues at most {@code max-open-requests}
-   * (a power of two) before refusing a call, so the queue is sized to hold every request in flight.
+   * The operator's knob for the gateway's connections to a provider ({@code max-connections}), when
+   * asked for; otherwise the provider default the gateway ships with.
    */
   private String providerPool() {
     int connections = settings.providerConnections();
-    if (connections == 0) {
-      return "";
-    }
-    int open = Integer.highestOneBit(Math.max(32, 2 * Math.max(connections, settings.concurrency())) - 1) << 1;
-    return "pekko.http.host-connection-pool { max-connections = " + connections + ", max-open-requests = " + open + " }\n";
+    return connections == 0 ? "" : "switchboard.provider-defaults.max-connections = " + connections + "\n";
   }
 
   /** Heap in use once the garbage that can go is gone: what the run keeps, not what it churns. */
