@@ -53,7 +53,7 @@ class BenchCommandTest {
     assertEquals(0, run.code(), run.out() + run.err());
     assertTrue(run.out().startsWith(
         "switchboard bench: 40 requests, concurrency 8, provider latency 20ms, endpoint conversations, warmup 8\n"
-            + "gateway: provider connections 8, max-open-requests 32 (--provider-connections)\n"
+            + "gateway: provider connections 8, max-open-requests 1024 (--provider-connections)\n"
             + "jvm: "), run.out());
     assertTrue(run.lines().contains(BenchReport.HEADER), run.out());
     assertTrue(run.lines().contains("errors: 0"), run.out());
