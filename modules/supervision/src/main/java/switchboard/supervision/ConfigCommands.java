@@ -30,15 +30,13 @@ final class ConfigCommands implements Runnable {
 
     @Override
     public Integer call() {
-      try {
-        GatewayConfig loaded = GatewayConfig.load(Main.configFile(config));
-        loaded.warnings().forEach(w -> spec.commandLine().getErr().println("warning: " + w));
-        spec.commandLine().getOut().println("ok");
-        return 0;
-      } catch (GatewayConfig.Invalid invalid) {
-        invalid.problems().forEach(spec.commandLine().getOut()::println);
+      GatewayConfig loaded = Main.loadOrReport(Main.configFile(config), spec.commandLine().getOut()).orElse(null);
+      if (loaded == null) {
         return Main.INVALID;
       }
+      loaded.warnings().forEach(w -> spec.commandLine().getErr().println("warning: " + w));
+      spec.commandLine().getOut().println("ok");
+      return 0;
     }
   }
 }

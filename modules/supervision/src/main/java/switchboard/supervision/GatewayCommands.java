@@ -55,11 +55,8 @@ final class GatewayCommands implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       Path file = Main.configFile(config);
-      GatewayConfig loaded;
-      try {
-        loaded = GatewayConfig.load(file);
-      } catch (GatewayConfig.Invalid invalid) {
-        invalid.problems().forEach(out::println);
+      GatewayConfig loaded = Main.loadOrReport(file, out).orElse(null);
+      if (loaded == null) {
         return Main.INVALID;
       }
       Gateway gateway;
@@ -117,11 +114,8 @@ final class GatewayCommands implements Runnable {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       Path file = Main.configFile(config);
-      GatewayConfig loaded;
-      try {
-        loaded = GatewayConfig.load(file);
-      } catch (GatewayConfig.Invalid invalid) {
-        invalid.problems().forEach(out::println);
+      GatewayConfig loaded = Main.loadOrReport(file, out).orElse(null);
+      if (loaded == null) {
         return Main.INVALID;
       }
       String home = System.getProperty(Main.HOME_PROPERTY, "");

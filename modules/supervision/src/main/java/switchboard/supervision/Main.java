@@ -59,6 +59,19 @@ public final class Main implements Runnable {
     }
   }
 
+  /**
+   * The config at {@code file}, or empty after printing its problems to {@code out}, one line each
+   * (the caller then exits {@link #INVALID}).
+   */
+  static java.util.Optional<GatewayConfig> loadOrReport(java.nio.file.Path file, PrintWriter out) {
+    try {
+      return java.util.Optional.of(GatewayConfig.load(file));
+    } catch (GatewayConfig.Invalid invalid) {
+      invalid.problems().forEach(out::println);
+      return java.util.Optional.empty();
+    }
+  }
+
   /** Runs one command line, writing to {@code out} and {@code err}; returns the exit code. */
   public static int execute(PrintWriter out, PrintWriter err, String... args) {
     CommandLine commandLine = new CommandLine(new Main());

@@ -36,11 +36,8 @@ final class ProviderCommands implements Runnable {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      GatewayConfig loaded;
-      try {
-        loaded = GatewayConfig.load(Main.configFile(config));
-      } catch (GatewayConfig.Invalid invalid) {
-        invalid.problems().forEach(out::println);
+      GatewayConfig loaded = Main.loadOrReport(Main.configFile(config), out).orElse(null);
+      if (loaded == null) {
         return Main.INVALID;
       }
       List<List<String>> rows = new ArrayList<>();
