@@ -8,16 +8,11 @@ import static switchboard.supervision.TestGateway.eventually;
 import static switchboard.supervision.TestGateway.provider;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import switchboard.providers.fake.FakeProviderServer;
 import switchboard.providers.fake.FakeProviderServer.Step;
 
 /**
@@ -25,37 +20,15 @@ import switchboard.providers.fake.FakeProviderServer.Step;
  * provider servers, checked over HTTP as a user would: issue 3's "done means".
  */
 @Timeout(60)
-class GatewayEndToEndTest {
+class GatewayEndToEndTest extends TwoProviderTest {
 
   static final String OUT_OF_CREDITS =
       "Provider primary returned 402: insufficient credits. Please top up your balance and try again.";
 
-  @TempDir Path dir;
-  FakeProviderServer primary;
-  FakeProviderServer backup;
-
-  @BeforeEach
-  void fakes() throws Exception {
-    primary = FakeProviderServer.start(0);
-    backup = FakeProviderServer.start(0);
-  }
-
-  @AfterEach
-  void stopFakes() {
-    primary.close();
-    backup.close();
-  }
-
-  private TestGateway both(String extra) throws Exception {
-    return TestGateway.start(
-        dir, List.of(provider("primary", 1, primary, ""), provider("backup", 2, backup, "fallback-only = true")),
-        extra);
-  }
-
   @Test
   void a402IsAnsweredByTheBackupAndThePrimaryGetsNoMoreCallsWhileOpen() throws Exception {
     primary.enqueue(Step.status(402));
-    try (TestGateway gw = both("")) {
+    try (TestGateway gw = gateway("", "")) {
       TestGateway.Reply first = gw.say("alice", "hello");
       assertEquals(200, first.status(), first.body());
       assertEquals("backup", first.json().path("provider").asText());
@@ -105,7 +78,7 @@ class GatewayEndToEndTest {
   @Test
   void a401IsNotFallenBack() throws Exception {
     primary.enqueue(Step.status(401));
-    try (TestGateway gw = both("")) {
+    try (TestGateway gw = gateway("", "")) {
       TestGateway.Reply reply = gw.say("alice", "hello");
       assertEquals(502, reply.status(), reply.body());
       assertEquals("auth_failed", reply.errorType());
@@ -119,7 +92,7 @@ class GatewayEndToEndTest {
   @Test
   void beyondThePendingLimitTheCallerGets503BusyAtOnce() throws Exception {
     primary.setDefault(Step.ok("slow").withDelay(Duration.ofSeconds(3)));
-    try (TestGateway gw = both("channels.http.max-pending-messages = 2")) {
+    try (TestGateway gw = gateway("", "channels.http.max-pending-messages = 2")) {
       CompletableFuture<TestGateway.Reply> one = gw.sayAsync("a", "one");
       CompletableFuture<TestGateway.Reply> two = gw.sayAsync("b", "two");
       eventually("two messages at the provider", () -> primary.calls().size() == 2);
@@ -138,7 +111,7 @@ class GatewayEndToEndTest {
 
   @Test
   void malformedAndOversizeBodiesGet400And413() throws Exception {
-    try (TestGateway gw = both("")) {
+    try (TestGateway gw = gateway("", "")) {
       TestGateway.Reply malformed = gw.post("/v1/chat/completions", "{\"messages\": [");
       assertEquals(400, malformed.status(), malformed.body());
       assertEquals("invalid_request", malformed.errorType());
@@ -159,7 +132,7 @@ class GatewayEndToEndTest {
   @Test
   void anOpenAiStyleRequestRoundTrips() throws Exception {
     primary.enqueue(Step.ok("Paris."));
-    try (TestGateway gw = both("")) {
+    try (TestGateway gw = gateway("", "")) {
       TestGateway.Reply reply = gw.post("/v1/chat/completions",
           "{\"model\": \"anything\", \"max_tokens\": 50, \"temperature\": 0.2, \"messages\": ["
               + "{\"role\": \"system\", \"content\": \"Be brief.\"},"
@@ -179,7 +152,7 @@ class GatewayEndToEndTest {
 
   @Test
   void aConversationKeepsItsHistoryAcrossMessages() throws Exception {
-    try (TestGateway gw = both("")) {
+    try (TestGateway gw = gateway("", "")) {
       assertEquals(200, gw.say("carol", "my name is Carol").status());
       assertEquals(200, gw.say("carol", "what is my name?").status());
       String second = primary.calls().get(1).body();
@@ -190,7 +163,7 @@ class GatewayEndToEndTest {
   @Test
   void shutdownAnswersTheMessagesInFlightFirst() throws Exception {
     primary.setDefault(Step.ok("late but answered").withDelay(Duration.ofMillis(1500)));
-    TestGateway gw = both("");
+    TestGateway gw = gateway("", "");
     CompletableFuture<TestGateway.Reply> inFlight = gw.sayAsync("dave", "hello");
     eventually("the message at the provider", () -> primary.calls().size() == 1);
     assertEquals(0, gw.gateway.shutdown(), "every accepted message answered");

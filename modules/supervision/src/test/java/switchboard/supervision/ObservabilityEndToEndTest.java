@@ -15,7 +15,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,11 +22,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import switchboard.providers.fake.FakeProviderServer;
 import switchboard.providers.fake.FakeProviderServer.Step;
 import switchboard.supervision.ops.WebhookReceiver;
@@ -39,31 +35,9 @@ import switchboard.supervision.ops.WebhookReceiver;
  * previous run stopped.
  */
 @Timeout(60)
-class ObservabilityEndToEndTest {
+class ObservabilityEndToEndTest extends TwoProviderTest {
 
   static final List<String> KEYS = List.of("sk-primary-secret", "sk-backup-secret");
-
-  @TempDir Path dir;
-  FakeProviderServer primary;
-  FakeProviderServer backup;
-
-  @BeforeEach
-  void fakes() throws Exception {
-    primary = FakeProviderServer.start(0);
-    backup = FakeProviderServer.start(0);
-  }
-
-  @AfterEach
-  void stopFakes() {
-    primary.close();
-    backup.close();
-  }
-
-  private TestGateway both(String primaryExtra, String extra) throws Exception {
-    return TestGateway.start(dir,
-        List.of(provider("primary", 1, primary, primaryExtra), provider("backup", 2, backup, "fallback-only = true")),
-        extra);
-  }
 
   private String providerLog() {
     return "provider-log.path = \"" + dir.resolve("logs/provider.log").toString().replace("\\", "/") + "\"";
@@ -72,7 +46,7 @@ class ObservabilityEndToEndTest {
   @Test
   void metricsAfterA402FallbackShowTheCallTheFallbackTheBreakerAndTheRequests() throws Exception {
     primary.enqueue(Step.status(402));
-    try (TestGateway gw = both("", "")) {
+    try (TestGateway gw = gateway("", "")) {
       Metrics before = Metrics.scrape(gw);
       assertEquals(0.0, before.value("switchboard_breaker_state", "provider", "primary", "key", ""),
           "breaker series exist (closed) before anything happens");
@@ -109,7 +83,7 @@ class ObservabilityEndToEndTest {
     primary.setDefault(Step.status(402));
     String fiveKeys = "api-keys = [\"sk-p1\", \"sk-p2\", \"sk-p3\", \"sk-p4\", \"sk-p5\"]";
     try (WebhookReceiver hook = new WebhookReceiver(0);
-        TestGateway gw = both(fiveKeys, "alerts.webhook-url = \"" + hook.url() + "\"")) {
+        TestGateway gw = gateway(fiveKeys, "alerts.webhook-url = \"" + hook.url() + "\"")) {
       TestGateway.Reply reply = gw.say("alice", "hello");
       assertEquals(200, reply.status(), reply.body());
       assertEquals("backup", reply.json().path("provider").asText());
@@ -146,7 +120,7 @@ class ObservabilityEndToEndTest {
         .withHeader("x-request-id", "req-not-for-the-log"));
     primary.enqueue(Step.ok("after the wait"));
     primary.enqueue(Step.status(402));
-    try (LogCapture gatewayLog = new LogCapture(); TestGateway gw = both("", providerLog())) {
+    try (LogCapture gatewayLog = new LogCapture(); TestGateway gw = gateway("", providerLog())) {
       TestGateway.Reply first = gw.say("carol", "hello");
       assertEquals("primary", first.json().path("provider").asText(), first.body());
       TestGateway.Reply second = gw.say("carol", "and again");
@@ -202,7 +176,7 @@ class ObservabilityEndToEndTest {
   @Test
   void aRestartShowsWhyThePreviousRunStopped() throws Exception {
     Path record = dir.resolve("data/last-shutdown.json");
-    TestGateway first = both("", "");
+    TestGateway first = gateway("", "");
     assertTrue(first.gateway.lastShutdown().isEmpty());
     assertTrue(first.get("/api/status").json().path("last_shutdown").isMissingNode(), "nothing known yet");
     assertEquals(0, first.gateway.shutdown());
@@ -210,7 +184,7 @@ class ObservabilityEndToEndTest {
     assertEquals("shutdown requested", written.path("reason").asText());
     assertEquals(0, written.path("unanswered").asInt());
 
-    try (LogCapture log = new LogCapture(); TestGateway second = both("", "")) {
+    try (LogCapture log = new LogCapture(); TestGateway second = gateway("", "")) {
       JsonNode last = second.get("/api/status").json().path("last_shutdown");
       assertEquals("shutdown requested", last.path("reason").asText(), last.toString());
       assertEquals(0, last.path("unanswered").asInt());
@@ -227,7 +201,7 @@ class ObservabilityEndToEndTest {
       second.gateway.system().terminate();
       eventually("the fatal stop recorded", () -> read(record).path("reason").asText().equals("fatal error"));
     }
-    try (TestGateway third = both("", "")) {
+    try (TestGateway third = gateway("", "")) {
       assertEquals("fatal error", third.get("/api/status").json().path("last_shutdown").path("reason").asText());
     }
   }
@@ -236,7 +210,7 @@ class ObservabilityEndToEndTest {
   void aStartFailureIsRecordedAsTheLastShutdown() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
       Gateway.StartFailure failure = assertThrows(Gateway.StartFailure.class,
-          () -> both("", "channels.http.port = " + taken.getLocalPort()));
+          () -> gateway("", "channels.http.port = " + taken.getLocalPort()));
       JsonNode record = read(dir.resolve("data/last-shutdown.json"));
       assertEquals("start failure", record.path("reason").asText());
       assertEquals(failure.getMessage(), record.path("detail").asText());
@@ -246,7 +220,7 @@ class ObservabilityEndToEndTest {
   @Test
   void gatewayStatusListsTheRecentAlerts() throws Exception {
     primary.enqueue(Step.status(402));
-    try (TestGateway gw = both("", "")) {
+    try (TestGateway gw = gateway("", "")) {
       assertEquals(200, gw.say("alice", "hello").status());
       eventually("the alert", () -> gw.get("/api/status").json().path("alerts").size() == 1);
       MainTest.Run cli = MainTest.run("gateway", "status", "--url", "http://127.0.0.1:" + gw.gateway.httpPort());

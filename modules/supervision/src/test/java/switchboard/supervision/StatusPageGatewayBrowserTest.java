@@ -19,7 +19,6 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
-import switchboard.providers.fake.FakeProviderServer;
 import switchboard.providers.fake.FakeProviderServer.Step;
 import switchboard.supervision.ops.HeadlessChromium;
 
@@ -30,39 +29,27 @@ import switchboard.supervision.ops.HeadlessChromium;
  * {@code open} and lists the alert. Skipped without chromium-driver unless SWITCHBOARD_REQUIRE_BROWSER=1.
  */
 @Timeout(120)
-class StatusPageGatewayBrowserTest {
+class StatusPageGatewayBrowserTest extends TwoProviderTest {
 
-  @TempDir Path dir;
-  FakeProviderServer primary;
-  FakeProviderServer backup;
   ChromeDriver driver;
 
   @BeforeEach
-  void start(@TempDir Path profile) throws Exception {
+  void startBrowser(@TempDir Path profile) throws Exception {
     HeadlessChromium.assumeInstalled();
-    primary = FakeProviderServer.start(0);
-    backup = FakeProviderServer.start(0);
     driver = HeadlessChromium.start(profile);
   }
 
   @AfterEach
-  void stop() {
+  void stopBrowser() {
     if (driver != null) {
       driver.quit();
-    }
-    if (primary != null) {
-      primary.close();
-    }
-    if (backup != null) {
-      backup.close();
     }
   }
 
   @Test
   void aProviderTurnsOpenOnThePageAfterA402() throws Exception {
     primary.setDefault(Step.status(402));
-    try (TestGateway gw = TestGateway.start(dir,
-        List.of(provider("primary", 1, primary, ""), provider("backup", 2, backup, "fallback-only = true")), "")) {
+    try (TestGateway gw = gateway("", "")) {
       driver.manage().window().setSize(new Dimension(1200, 900));
       driver.get(gw.uri("/").toString());
       WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));

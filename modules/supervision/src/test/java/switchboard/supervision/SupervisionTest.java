@@ -8,20 +8,14 @@ import static switchboard.supervision.TestGateway.eventually;
 import static switchboard.supervision.TestGateway.provider;
 
 import java.net.ServerSocket;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import switchboard.channels.http.HttpChannel;
 import switchboard.providers.ProviderActor;
-import switchboard.providers.fake.FakeProviderServer;
 import switchboard.providers.fake.FakeProviderServer.Step;
 import switchboard.router.ConversationsActor;
 import switchboard.router.ErrorTexts;
@@ -32,34 +26,12 @@ import switchboard.router.ErrorTexts;
  * actor is restarted and serves again, everything else keeps working, and the root is untouched.
  */
 @Timeout(60)
-class SupervisionTest {
-
-  @TempDir Path dir;
-  FakeProviderServer primary;
-  FakeProviderServer backup;
-
-  @BeforeEach
-  void fakes() throws Exception {
-    primary = FakeProviderServer.start(0);
-    backup = FakeProviderServer.start(0);
-  }
-
-  @AfterEach
-  void stopFakes() {
-    primary.close();
-    backup.close();
-  }
-
-  private TestGateway start(String extra) throws Exception {
-    return TestGateway.start(
-        dir, List.of(provider("primary", 1, primary, ""), provider("backup", 2, backup, "fallback-only = true")),
-        extra);
-  }
+class SupervisionTest extends TwoProviderTest {
 
   @Test
   void aCrashedProviderActorAnswersItsRequestAndIsRestarted() throws Exception {
     primary.enqueue(Step.ok("too late").withDelay(Duration.ofSeconds(2)));
-    try (TestGateway gw = start("")) {
+    try (TestGateway gw = gateway("", "")) {
       CompletableFuture<TestGateway.Reply> caught = gw.sayAsync("alice", "hello");
       eventually("the call at the primary", () -> primary.calls().size() == 1);
 
@@ -79,7 +51,7 @@ class SupervisionTest {
   @Test
   void aCrashedConversationAnswersItsPendingMessageAndOthersKeepWorking() throws Exception {
     primary.enqueue(Step.ok("too late").withDelay(Duration.ofSeconds(2)));
-    try (TestGateway gw = start("")) {
+    try (TestGateway gw = gateway("", "")) {
       CompletableFuture<TestGateway.Reply> caught = gw.sayAsync("eve", "hello");
       eventually("the call at the primary", () -> primary.calls().size() == 1);
 
@@ -103,7 +75,7 @@ class SupervisionTest {
       port = socket.getLocalPort();
     }
     primary.enqueue(Step.ok("answered anyway").withDelay(Duration.ofSeconds(1)));
-    try (TestGateway gw = start("channels.http.port = " + port)) {
+    try (TestGateway gw = gateway("", "channels.http.port = " + port)) {
       assertEquals(port, gw.gateway.httpPort());
       CompletableFuture<TestGateway.Reply> caught = gw.sayAsync("gina", "hello");
       eventually("the call at the primary", () -> primary.calls().size() == 1);

@@ -29,7 +29,7 @@ final class TestGateway implements AutoCloseable {
   static final Duration HTTP_TIMEOUT = Duration.ofSeconds(20);
 
   final Gateway gateway;
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   private TestGateway(Gateway gateway) {
     this.gateway = gateway;

@@ -87,6 +87,24 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     INSTANCE
   }
 
+  /** The server is unbound and its connections closed, the last responses written: the drain is over. */
+  private record ConnectionsClosed(int unanswered) implements Command {}
+
+  /** The last answer's response has had time to leave: close the connections now. */
+  private enum ResponsesFlushed implements Command {
+    INSTANCE
+  }
+
+  /**
+   * How long the connections stay open after the last accepted message got its answer. Pekko's
+   * graceful terminate waits for requests still in a route, but aborts a connection whose response
+   * was handed over a moment ago and is not yet written; this gives such a response time to leave.
+   */
+  static final Duration FLUSH_GRACE = Duration.ofMillis(300);
+
+  /** How long requests still in a route may take once the connections are being closed. */
+  static final Duration RESPONSE_GRACE = Duration.ofSeconds(3);
+
   /** The exception of the {@link Crash} drill, so logs say it was deliberate. */
   private static final class CrashDrill extends RuntimeException {
     CrashDrill() {
@@ -104,6 +122,7 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   private final List<ActorRef<Drained>> waitingForDrain = new ArrayList<>();
   private Optional<Instant> drainDeadline = Optional.empty();
   private Optional<Drained> drained = Optional.empty();
+  private boolean closing;
   /** Read by the routes on Pekko HTTP's threads for {@code /api/status}. */
   private volatile String state = "binding";
 
@@ -203,8 +222,10 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
         .onMessageEquals(UnboundForCrash.INSTANCE, this::onUnboundForCrash)
         .onMessage(Drain.class, this::onDrain)
-        .onMessageEquals(GateEmpty.INSTANCE, () -> finishDrain(0))
+        .onMessageEquals(GateEmpty.INSTANCE, this::onGateEmpty)
+        .onMessageEquals(ResponsesFlushed.INSTANCE, () -> finishDrain(0))
         .onMessageEquals(DrainDeadline.INSTANCE, () -> finishDrain(gate.pending()))
+        .onMessage(ConnectionsClosed.class, this::onConnectionsClosed)
         .onSignal(PreRestart.class, signal -> onPreRestart())
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -276,16 +297,34 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     return this;
   }
 
-  /** Every accepted message answered (or the time is up): unbind and tell whoever asked. */
+  /** Every accepted message answered: close the connections once the last responses are out. */
+  private Behavior<Command> onGateEmpty() {
+    timers.startSingleTimer(ResponsesFlushed.INSTANCE, FLUSH_GRACE);
+    return this;
+  }
+
+  /**
+   * Every accepted message answered (or the time is up): unbind and close the connections once
+   * their last responses are written (Pekko's graceful terminate), so an answer is never cut off
+   * by the actor system stopping right after the drain.
+   */
   private Behavior<Command> finishDrain(int unanswered) {
-    if (drained.isEmpty()) {
+    if (drained.isEmpty() && !closing) {
+      closing = true;
       timers.cancel(DrainDeadline.INSTANCE);
-      unbind();
-      drained = Optional.of(new Drained(unanswered));
-      getContext().getLog().info("HTTP channel drained: {} accepted messages unanswered", unanswered);
-      waitingForDrain.forEach(waiting -> waiting.tell(drained.get()));
-      waitingForDrain.clear();
+      state = "stopped";
+      getContext().pipeToSelf(
+          bindFuture.thenCompose(binding -> binding.terminate(RESPONSE_GRACE)),
+          (terminated, failure) -> new ConnectionsClosed(unanswered));
     }
+    return this;
+  }
+
+  private Behavior<Command> onConnectionsClosed(ConnectionsClosed closed) {
+    drained = Optional.of(new Drained(closed.unanswered()));
+    getContext().getLog().info("HTTP channel drained: {} accepted messages unanswered", closed.unanswered());
+    waitingForDrain.forEach(waiting -> waiting.tell(drained.get()));
+    waitingForDrain.clear();
     return this;
   }
 
