@@ -58,6 +58,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.providers.OutcomeKind;

@@ -23,6 +23,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.router.ConversationsActor;
@@ -183,7 +184,7 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     this.config = config;
     this.timers = timers;
     this.gate = new PendingGate(config.maxPendingMessages());
-    this.metrics = new ChannelMetrics(registry, NAME, gate, requestTimeout);
+    this.metrics = new ChannelMetrics(registry, NAME, gate::pending, requestTimeout);
     Duration askTimeout = requestTimeout.plus(ASK_MARGIN);
     HttpApi api = new HttpApi(
         config, askTimeout, router, conversations, otherChannels, registry, context.getSystem(), gate, metrics,

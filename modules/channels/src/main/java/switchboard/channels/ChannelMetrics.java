@@ -1,4 +1,4 @@
-package switchboard.channels.http;
+package switchboard.channels;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -6,15 +6,21 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.function.IntSupplier;
 
 /**
- * The channel's meters, as Prometheus names them: {@code switchboard_requests_total{channel,outcome}},
+ * One channel's meters, the same for every channel so a dashboard compares them by the {@code channel}
+ * tag. Prometheus names them {@code switchboard_requests_total{channel,outcome}},
  * {@code switchboard_busy_replies_total{channel}}, {@code switchboard_pending_messages{channel}} and
- * {@code switchboard_request_seconds{channel}}. The gauge reads the current channel instance's
- * {@link PendingGate}, so a restarted channel replaces it.
+ * {@code switchboard_request_seconds{channel}}.
+ *
+ * <p>The pending gauge reads the {@link IntSupplier} of the channel instance that created this object,
+ * so a restarted channel replaces its predecessor's gauge. The supplier is read on the scraping thread:
+ * it must be thread-safe (an actor mirrors its count in an {@code AtomicInteger}). Every method may be
+ * called from any thread.
  */
-final class ChannelMetrics {
-  static final String PENDING = "switchboard.pending.messages";
+public final class ChannelMetrics {
+  private static final String PENDING = "switchboard.pending.messages";
 
   private final MeterRegistry registry;
   private final String channel;
@@ -22,7 +28,11 @@ final class ChannelMetrics {
   private final Timer latency;
   private final Meter pendingGauge;
 
-  ChannelMetrics(MeterRegistry registry, String channel, PendingGate gate, Duration requestTimeout) {
+  /**
+   * Registers the meters of channel {@code channel}; {@code pending} is its current count of messages
+   * received and not yet answered, {@code requestTimeout} bounds the latency histogram.
+   */
+  public ChannelMetrics(MeterRegistry registry, String channel, IntSupplier pending, Duration requestTimeout) {
     this.registry = registry;
     this.channel = channel;
     Gauge previous = registry.find(PENDING).tag("channel", channel).gauge();
@@ -30,7 +40,7 @@ final class ChannelMetrics {
       registry.remove(previous);
     }
     this.pendingGauge =
-        Gauge.builder(PENDING, gate, PendingGate::pending)
+        Gauge.builder(PENDING, pending, IntSupplier::getAsInt)
             .description("Messages accepted by the channel and not yet answered")
             .tag("channel", channel)
             .strongReference(true)
@@ -50,14 +60,17 @@ final class ChannelMetrics {
             .register(registry);
   }
 
-  /** One answered message: {@code outcome} is {@code ok} or the error type. */
-  void request(String outcome, long startNanos) {
+  /** One answered message that arrived at {@code startNanos} ({@link System#nanoTime()}): counted and timed. */
+  public void request(String outcome, long startNanos) {
     count(outcome);
     latency.record(Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
-  /** A request refused before it became a message (e.g. {@code unauthorized}): counted, not timed. */
-  void count(String outcome) {
+  /**
+   * A request answered with {@code outcome} ({@code ok} or the error type) that is not timed, e.g. one
+   * refused before it became a message ({@code unauthorized}).
+   */
+  public void count(String outcome) {
     Counter.builder("switchboard.requests")
         .description("Requests answered by the channel, by outcome (ok or the error type)")
         .tag("channel", channel)
@@ -66,12 +79,13 @@ final class ChannelMetrics {
         .increment();
   }
 
-  void busy() {
+  /** One message answered at once with the busy reply. */
+  public void busy() {
     busyReplies.increment();
   }
 
   /** Removes the pending gauge of a channel that stopped for good. */
-  void close() {
+  public void close() {
     registry.remove(pendingGauge);
   }
 }
