@@ -1,5 +1,7 @@
 package switchboard.channels.telegram;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,20 +15,24 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.telegram.TelegramJournal.Action;
 import switchboard.channels.telegram.TelegramJournal.Entry;
 import switchboard.router.ConversationsActor;
+import switchboard.router.RouterSettings;
 
 /**
  * The Telegram channel: our own long-polling loop against the Bot API ({@code deleteWebhook} once,
@@ -44,8 +50,23 @@ import switchboard.router.ConversationsActor;
  * token redacted and retried with exponential backoff; answering runs in the chat actors, so no
  * provider failure touches the polling loop. {@link Crash} exists for chaos drills: the parent's
  * supervision restarts this actor, which reloads the journal and goes on polling.
+ *
+ * <p>Metrics: the same {@link ChannelMetrics} as the HTTP channel, tagged {@code channel="telegram"}.
+ * {@code switchboard_pending_messages} is the number of questions asked and not yet answered (the
+ * count {@code max-pending-messages} limits, read from an {@link AtomicInteger} so a scrape never
+ * touches actor state); {@code switchboard_busy_replies_total} counts busy replies. A request is one
+ * question, counted once its answer's sendMessage is done (or given up) with outcome {@code ok}, the
+ * failure's kind ({@code out_of_credits}, ...) or {@code unavailable} when no answer came, and timed
+ * from the update's arrival; a busy reply is a request with outcome {@code busy}, as in the HTTP
+ * channel. Updates answered after a restart are timed from the restart (the journal keeps no arrival
+ * time). {@code /start}, {@code /new} and non-text messages are not counted at all: they ask no
+ * provider, and counting them under made-up outcomes would skew every "share of requests that
+ * failed" query.
  */
 public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Command> {
+  /** The channel's name in {@code /api/status}, metrics and conversation ids ({@code telegram:<chat>}). */
+  public static final String NAME = "telegram";
+
   static final String GREETING =
       "Hello! Send me a message and I will answer it. /new starts a new conversation.";
   static final String NON_TEXT_REPLY = "Only text messages are supported.";
@@ -69,8 +90,11 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     INSTANCE
   }
 
-  /** From a chat actor: update {@code updateId} got its answer (or was given up on). */
-  record Answered(long updateId) implements Command {}
+  /**
+   * From a chat actor: update {@code updateId} got its answer (or was given up on); {@code outcome} is
+   * the metrics outcome of a question or busy reply, empty for what is not counted.
+   */
+  record Answered(long updateId, Optional<String> outcome) implements Command {}
 
   private record Loaded(TelegramJournal.Snapshot snapshot) implements Command {}
 
@@ -103,26 +127,52 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private final TimerScheduler<Command> timers;
   private final Map<Long, ActorRef<TelegramChat.Command>> chats = new HashMap<>();
   private final Map<Long, Entry> pending = new LinkedHashMap<>();
+  /** When each pending update arrived ({@link System#nanoTime()}), to time its answer. */
+  private final Map<Long, Long> receivedAt = new HashMap<>();
   private final LinkedHashSet<Long> answered = new LinkedHashSet<>();
   private final Set<Long> answeredWhileLoading = new HashSet<>();
   private Phase phase = Phase.LOADING;
   private String state = "starting";
   private Optional<String> lastError = Optional.empty();
-  private int pendingAsks;
+  /** Questions asked and not yet answered; written only by this actor, read by the metrics gauge. */
+  private final AtomicInteger pendingAsks = new AtomicInteger();
+  private final ChannelMetrics metrics;
   private long busyReplies;
   private long offset;
   private long call;
   private int failures;
   private int journalLines;
 
+  /** A channel whose metrics go nowhere (a private registry). */
   public static Behavior<Command> create(
       TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir) {
+    return create(config, conversations, dataDir, new SimpleMeterRegistry());
+  }
+
+  /** A channel whose metrics go to {@code metrics}, the latency histogram sized for the default request timeout. */
+  public static Behavior<Command> create(
+      TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir, MeterRegistry metrics) {
+    return create(config, conversations, dataDir, metrics, RouterSettings.DEFAULT.requestTimeout());
+  }
+
+  /**
+   * A channel whose metrics go to {@code metrics}; {@code requestTimeout} (the router's) sizes the
+   * latency histogram like the HTTP channel's, so both have the same buckets.
+   */
+  public static Behavior<Command> create(
+      TelegramConfig config,
+      ActorRef<ConversationsActor.Command> conversations,
+      Path dataDir,
+      MeterRegistry metrics,
+      Duration requestTimeout) {
     TelegramJournal journal = new TelegramJournal(dataDir);
     BotApiClient api = new BotApiClient(config);
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
-                timers -> new TelegramChannel(context, timers, config, conversations, journal, api)));
+                timers ->
+                    new TelegramChannel(
+                        context, timers, config, conversations, journal, api, metrics, requestTimeout)));
   }
 
   private TelegramChannel(
@@ -131,7 +181,9 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
       TelegramConfig config,
       ActorRef<ConversationsActor.Command> conversations,
       TelegramJournal journal,
-      BotApiClient api) {
+      BotApiClient api,
+      MeterRegistry registry,
+      Duration requestTimeout) {
     super(context);
     this.timers = timers;
     this.config = config;
@@ -140,6 +192,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     this.api = api;
     this.redactor = api.redactor();
     this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.metrics = new ChannelMetrics(registry, NAME, pendingAsks::get, requestTimeout);
     journal.flushOnShutdown(context.getSystem());
     context.getLog().info("Telegram channel starting against {}", config.baseUrl());
     context.pipeToSelf(
@@ -162,6 +215,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Notify.class, this::onNotify)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
+        .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
 
@@ -218,12 +272,12 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   }
 
   private Behavior<Command> onAnswered(Answered done) {
-    markAnswered(done.updateId());
+    markAnswered(done.updateId(), done.outcome());
     return this;
   }
 
   private Behavior<Command> onGetStatus(GetStatus get) {
-    get.replyTo().tell(new ChannelStatus("telegram", pendingAsks, config.maxPendingMessages(), state, lastError, busyReplies));
+    get.replyTo().tell(new ChannelStatus(NAME, pendingAsks.get(), config.maxPendingMessages(), state, lastError, busyReplies));
     return this;
   }
 
@@ -234,6 +288,12 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
 
   private Behavior<Command> onCrash() {
     throw new IllegalStateException("chaos drill: Telegram channel crash requested");
+  }
+
+  /** Stopped for good (a restart keeps the gauge for the next incarnation to replace). */
+  private Behavior<Command> onPostStop() {
+    metrics.close();
+    return this;
   }
 
   /** Takes over the journal's state, answers what was left unanswered, and starts talking to Telegram. */
@@ -351,14 +411,15 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
       default:
         break;
     }
-    if (pendingAsks >= config.maxPendingMessages()) {
+    if (pendingAsks.get() >= config.maxPendingMessages()) {
       busyReplies++;
+      metrics.busy();
       getContext()
           .getLog()
           .warn(
               "Busy: {} message(s) pending (max-pending-messages {}); update {} in chat {} gets the busy reply",
-              pendingAsks, config.maxPendingMessages(), u.updateId(), u.chatId());
-      return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.REPLY, config.busyReply());
+              pendingAsks.get(), config.maxPendingMessages(), u.updateId(), u.chatId());
+      return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.BUSY, config.busyReply());
     }
     return new Entry(u.updateId(), u.chatId(), u.messageId(), Action.ASK, u.text());
   }
@@ -373,8 +434,9 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
 
   private void track(Entry entry) {
     pending.put(entry.updateId(), entry);
+    receivedAt.put(entry.updateId(), System.nanoTime());
     if (entry.action() == Action.ASK) {
-      pendingAsks++;
+      pendingAsks.incrementAndGet();
     }
   }
 
@@ -382,13 +444,17 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     chat(entry.chatId()).tell(new TelegramChat.Handle(entry));
   }
 
-  private void markAnswered(long updateId) {
+  private void markAnswered(long updateId, Optional<String> outcome) {
     if (phase == Phase.LOADING) {
       answeredWhileLoading.add(updateId);
     }
     Entry entry = pending.remove(updateId);
+    Long received = receivedAt.remove(updateId);
+    if (outcome.isPresent()) {
+      countRequest(outcome.get(), received);
+    }
     if (entry != null && entry.action() == Action.ASK) {
-      pendingAsks--;
+      pendingAsks.decrementAndGet();
     }
     TelegramJournal.remember(answered, updateId);
     getContext()
@@ -401,6 +467,15 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
           .pipeToSelf(
               journal.compact(List.copyOf(pending.values()), List.copyOf(answered), io),
               (ok, error) -> new JournalWritten(Optional.ofNullable(error).map(this::describe)));
+    }
+  }
+
+  /** Timed from the update's arrival; just counted if this incarnation never saw it arrive. */
+  private void countRequest(String outcome, Long receivedNanos) {
+    if (receivedNanos != null) {
+      metrics.request(outcome, receivedNanos);
+    } else {
+      metrics.count(outcome);
     }
   }
 

@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -14,6 +15,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import switchboard.channels.telegram.TelegramJournal.Entry;
+import switchboard.providers.OutcomeKind;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouteResult;
 
@@ -22,7 +24,8 @@ import switchboard.router.RouteResult;
  * with {@code sendMessage}, in order, one send at a time. A failed send is retried with backoff (or
  * Telegram's {@code retry_after}) up to {@link #MAX_SEND_ATTEMPTS} times; a permanent refusal (400
  * chat not found, 403 bot blocked) is logged and given up. Either way the channel then hears
- * {@link TelegramChannel.Answered}, so pending counts and the journal stay right.
+ * {@link TelegramChannel.Answered}, so pending counts and the journal stay right; for a question
+ * or a busy reply it carries the outcome the channel counts in its metrics.
  */
 final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   /** Telegram's limit on one message's text, in UTF-16 units. */
@@ -38,6 +41,9 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   static final String TIMEOUT_REPLY = "Sorry, no answer came in time. Please try again.";
   static final String EMPTY_REPLY = "(The model returned an empty reply.)";
 
+  /** The outcome a busy reply is counted as, as in the HTTP channel. */
+  static final String BUSY_OUTCOME = "busy";
+
   sealed interface Command {}
 
   /** Answer the accepted update {@code entry} as it says. */
@@ -46,7 +52,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   /** Send {@code text} to this chat, not as a reply (admin alerts). */
   record Notify(String text) implements Command {}
 
-  private record Reply(Entry entry, String text) implements Command {}
+  private record Reply(Entry entry, String text, Optional<String> outcome) implements Command {}
 
   private record Sent(long attempt) implements Command {}
 
@@ -54,8 +60,11 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
 
   private record Resend(long attempt) implements Command {}
 
-  /** One answer: its parts go out in order; {@code updateId} 0 for a notification. */
-  private record Outgoing(long updateId, long replyTo, List<String> parts) {}
+  /**
+   * One answer: its parts go out in order; {@code updateId} 0 for a notification. {@code outcome} is
+   * what the channel's metrics count it as, empty when it is not counted.
+   */
+  private record Outgoing(long updateId, long replyTo, List<String> parts, Optional<String> outcome) {}
 
   private final long chatId;
   private final String conversationId;
@@ -93,7 +102,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     super(context);
     this.timers = timers;
     this.chatId = chatId;
-    this.conversationId = "telegram:" + chatId;
+    this.conversationId = TelegramChannel.NAME + ":" + chatId;
     this.config = config;
     this.api = api;
     this.conversations = conversations;
@@ -117,18 +126,19 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     switch (entry.action()) {
       case ASK -> ask(entry);
       case RESET -> reset(entry);
-      case REPLY -> enqueue(entry.updateId(), entry.messageId(), entry.text());
+      case REPLY -> enqueue(entry.updateId(), entry.messageId(), entry.text(), Optional.empty());
+      case BUSY -> enqueue(entry.updateId(), entry.messageId(), entry.text(), Optional.of(BUSY_OUTCOME));
     }
     return this;
   }
 
   private Behavior<Command> onNotify(Notify notify) {
-    enqueue(0, 0, notify.text());
+    enqueue(0, 0, notify.text(), Optional.empty());
     return this;
   }
 
   private Behavior<Command> onReply(Reply reply) {
-    enqueue(reply.entry().updateId(), reply.entry().messageId(), reply.text());
+    enqueue(reply.entry().updateId(), reply.entry().messageId(), reply.text(), reply.outcome());
     return this;
   }
 
@@ -160,7 +170,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
             conversations,
             ANSWER_TIMEOUT,
             replyTo -> new ConversationsActor.UserMessage(conversationId, entry.text(), replyTo),
-            (result, error) -> new Reply(entry, answerText(result)));
+            (result, error) -> new Reply(entry, answerText(result), Optional.of(outcome(result))));
   }
 
   private void reset(Entry entry) {
@@ -170,7 +180,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
             conversations,
             Duration.ofSeconds(30),
             replyTo -> new ConversationsActor.Reset(conversationId, replyTo),
-            (done, error) -> new Reply(entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY));
+            (done, error) -> new Reply(entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY, Optional.empty()));
   }
 
   private static String answerText(RouteResult result) {
@@ -183,8 +193,19 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     return TIMEOUT_REPLY;
   }
 
-  private void enqueue(long updateId, long replyTo, String text) {
-    outbox.addLast(new Outgoing(updateId, replyTo, split(text, MAX_MESSAGE_LENGTH)));
+  /** {@code ok}, the failure's kind, or {@code unavailable} when no answer came (as the HTTP channel counts a timeout). */
+  private static String outcome(RouteResult result) {
+    if (result instanceof RouteResult.Answered) {
+      return OutcomeKind.OK.wire();
+    }
+    if (result instanceof RouteResult.Failed failed) {
+      return failed.kind().wire();
+    }
+    return OutcomeKind.UNAVAILABLE.wire();
+  }
+
+  private void enqueue(long updateId, long replyTo, String text, Optional<String> outcome) {
+    outbox.addLast(new Outgoing(updateId, replyTo, split(text, MAX_MESSAGE_LENGTH), outcome));
     if (!sending) {
       startNext();
     }
@@ -245,7 +266,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   private void finish(Outgoing out) {
     outbox.removeFirst();
     if (out.updateId() != 0) {
-      channel.tell(new TelegramChannel.Answered(out.updateId()));
+      channel.tell(new TelegramChannel.Answered(out.updateId(), out.outcome()));
     }
     startNext();
   }
@@ -254,7 +275,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     return cause instanceof BotApiException api
         ? api
-        : new BotApiException(0, cause.getClass().getSimpleName(), java.util.Optional.empty());
+        : new BotApiException(0, cause.getClass().getSimpleName(), Optional.empty());
   }
 
   /**

@@ -41,8 +41,13 @@ final class TelegramJournal {
   enum Action {
     /** Ask the conversation; {@code text} is the user's text. */
     ASK,
-    /** Send {@code text} (busy reply, greeting, "only text"), no provider call. */
+    /** Send {@code text} (greeting, "only text"), no provider call. */
     REPLY,
+    /**
+     * Send {@code text}, the busy reply: like {@link #REPLY}, but counted in the metrics as a request
+     * answered {@code busy} (journals written before it existed journal busy replies as REPLY).
+     */
+    BUSY,
     /** Clear the conversation's history (/new). */
     RESET
   }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -155,6 +157,44 @@ class TelegramChannelTest {
     // The busy message never reached the conversations; the next one does.
     api.userSays(23, "fourth");
     assertEquals("fourth", nextUserMessage(held).text());
+  }
+
+  @Test
+  void metricsCountAnswersByOutcomeBusyRepliesAndPendingMessages() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    TestProbe<ConversationsActor.Command> held = testKit.createTestProbe();
+    channel = testKit.spawn(TelegramChannel.create(config(2, Set.of()), held.ref(), dataDir, registry));
+    eventually(() -> assertTrue(registry.scrape().contains("switchboard_pending_messages{channel=\"telegram\"} 0.0")));
+    api.userSays(101, "hello");
+    api.userSays(102, "credits please");
+    ConversationsActor.UserMessage first = nextUserMessage(held);
+    ConversationsActor.UserMessage second = nextUserMessage(held);
+    api.userSays(103, "one too many");
+    api.awaitSentTo(103, 1, WAIT);
+    eventually(() -> assertTrue(registry.scrape().contains("switchboard_pending_messages{channel=\"telegram\"} 2.0")));
+
+    // A command asks no provider and is not counted as a request.
+    api.userSays(104, "/start");
+    api.awaitSentTo(104, 1, WAIT);
+    first.replyTo().tell(StubConversations.script(first.text()));
+    second.replyTo().tell(StubConversations.script(second.text()));
+    api.awaitSentTo(101, 1, WAIT);
+    assertEquals(StubConversations.OUT_OF_CREDITS, api.awaitSentTo(102, 1, WAIT).get(0).text());
+
+    eventually(
+        () -> {
+          String scrape = registry.scrape();
+          assertTrue(scrape.contains("switchboard_requests_total{channel=\"telegram\",outcome=\"ok\"} 1.0"), scrape);
+          assertTrue(
+              scrape.contains("switchboard_requests_total{channel=\"telegram\",outcome=\"out_of_credits\"} 1.0"), scrape);
+          assertTrue(scrape.contains("switchboard_requests_total{channel=\"telegram\",outcome=\"busy\"} 1.0"), scrape);
+          assertTrue(scrape.contains("switchboard_busy_replies_total{channel=\"telegram\"} 1.0"), scrape);
+          assertTrue(scrape.contains("switchboard_request_seconds_count{channel=\"telegram\"} 3"), scrape);
+          assertTrue(scrape.contains("switchboard_pending_messages{channel=\"telegram\"} 0.0"), scrape);
+        });
+    assertEquals(
+        3,
+        registry.scrape().lines().filter(l -> l.startsWith("switchboard_requests_total{channel=\"telegram\"")).count());
   }
 
   @Test
