@@ -173,7 +173,11 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
         spawn(ConversationsActor.create(router, config.conversations()), "conversations");
     Optional<ActorRef<TelegramChannel.Command>> telegram =
         config.telegram().enabled()
-            ? Optional.of(spawn(TelegramChannel.create(config.telegram(), conversations, config.dataDir()), "telegram"))
+            ? Optional.of(
+                spawn(
+                    TelegramChannel.create(
+                        config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout()),
+                    TelegramChannel.NAME))
             : Optional.empty();
     List<ChannelStatusProbe> otherChannels = telegram.map(t -> List.of(probe(t))).orElse(List.of());
     Optional<ActorRef<HttpChannel.Command>> http =
