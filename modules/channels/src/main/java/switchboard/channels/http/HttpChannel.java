@@ -134,25 +134,16 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
       ActorRef<ConversationsActor.Command> conversations,
       List<ChannelStatusProbe> otherChannels,
       PrometheusMeterRegistry metrics) {
-    return create(config, router, conversations, otherChannels, metrics, RouterSettings.DEFAULT.requestTimeout());
+    return create(
+        config, router, conversations, otherChannels, metrics, RouterSettings.DEFAULT.requestTimeout(), StatusExtras.NONE);
   }
 
   /**
    * The channel. {@code requestTimeout} is {@code switchboard.request-timeout}: asks to the router and
    * the conversations wait that long plus a small margin before answering {@code 503 unavailable}.
-   * {@code otherChannels} are shown in {@code /api/status} after this channel.
+   * {@code otherChannels} are shown in {@code /api/status} after this channel, and {@code extras}
+   * (alerts, last shutdown) are added to every {@code /api/status} answer.
    */
-  public static Behavior<Command> create(
-      HttpChannelConfig config,
-      ActorRef<RouterActor.Command> router,
-      ActorRef<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> otherChannels,
-      PrometheusMeterRegistry metrics,
-      Duration requestTimeout) {
-    return create(config, router, conversations, otherChannels, metrics, requestTimeout, StatusExtras.NONE);
-  }
-
-  /** Like the one above, with {@code extras} added to every {@code /api/status} answer (alerts, last shutdown). */
   public static Behavior<Command> create(
       HttpChannelConfig config,
       ActorRef<RouterActor.Command> router,

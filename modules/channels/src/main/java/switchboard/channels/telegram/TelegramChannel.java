@@ -146,13 +146,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   /** A channel whose metrics go nowhere (a private registry). */
   public static Behavior<Command> create(
       TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir) {
-    return create(config, conversations, dataDir, new SimpleMeterRegistry());
-  }
-
-  /** A channel whose metrics go to {@code metrics}, the latency histogram sized for the default request timeout. */
-  public static Behavior<Command> create(
-      TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir, MeterRegistry metrics) {
-    return create(config, conversations, dataDir, metrics, RouterSettings.DEFAULT.requestTimeout());
+    return create(config, conversations, dataDir, new SimpleMeterRegistry(), RouterSettings.DEFAULT.requestTimeout());
   }
 
   /**

@@ -163,7 +163,7 @@ class TelegramChannelTest {
   void metricsCountAnswersByOutcomeBusyRepliesAndPendingMessages() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     TestProbe<ConversationsActor.Command> held = testKit.createTestProbe();
-    channel = testKit.spawn(TelegramChannel.create(config(2, Set.of()), held.ref(), dataDir, registry));
+    channel = testKit.spawn(TelegramChannel.create(config(2, Set.of()), held.ref(), dataDir, registry, Duration.ofSeconds(30)));
     eventually(() -> assertTrue(registry.scrape().contains("switchboard_pending_messages{channel=\"telegram\"} 0.0")));
     api.userSays(101, "hello");
     api.userSays(102, "credits please");
