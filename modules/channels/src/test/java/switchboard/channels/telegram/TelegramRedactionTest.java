@@ -33,7 +33,7 @@ import switchboard.router.ConversationsActor;
  */
 class TelegramRedactionTest {
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final String TOKEN = "5550001234:AAH-verySecretTokenPart_0123456789ab";
+  private static final String TOKEN = "5550001234:TEST-verySecretTokenPart_0123456789ab";
   private static final String SECRET = TOKEN.substring(TOKEN.indexOf(':') + 1);
 
   @TempDir Path dataDir;

@@ -43,7 +43,7 @@ import java.util.concurrent.Executors;
  */
 public final class FakeBotApi implements AutoCloseable {
   /** A token in Telegram's format, used by {@link #start()}. */
-  public static final String TOKEN = "7012345678:AAFakeTokenForTests-xyzXYZ0123456789";
+  public static final String TOKEN = "7012345678:TEST-fake-token-for-tests-xyz0123456789";
 
   /** A message the bot sent: {@code replyTo} is the message id it replied to, when it did. */
   public record SentMessage(long chatId, String text, Optional<Long> replyTo) {}
