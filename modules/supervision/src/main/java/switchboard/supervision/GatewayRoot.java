@@ -48,7 +48,9 @@ import switchboard.supervision.ops.ShutdownRecord;
  * channels, wiring them by reference, each under a restart-with-backoff supervisor: a failure in any
  * of them (an exception while parsing a provider response, a crashed conversation, a channel that
  * lost its binding) restarts that child only, so the root itself is never restarted by a child.
- * Restarts are bounded: a child that keeps failing in a row is let go and that is logged once.
+ * Restarts never give up (the backoff is bounded instead, at most {@link #MAX_BACKOFF} between
+ * tries): a child let go would leave the others holding a dead reference, and the messages sent to
+ * it would only be answered by the request timeout.
  */
 public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
@@ -56,9 +58,6 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   static final Duration MIN_BACKOFF = Duration.ofMillis(200);
 
   static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
-
-  /** Failures in a row (without a quiet {@link #RESET_AFTER} between them) after which a child is let go. */
-  static final int MAX_RESTARTS = 20;
 
   static final Duration RESET_AFTER = Duration.ofSeconds(30);
 
@@ -254,7 +253,6 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     return Behaviors.supervise(behavior)
         .onFailure(
             SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
-                .withMaxRestarts(MAX_RESTARTS)
                 .withResetBackoffAfter(RESET_AFTER));
   }
 
@@ -342,12 +340,14 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     return this;
   }
 
-  /** A child let go after too many failures in a row: said once, loudly; the root carries on. */
+  /**
+   * A child that stopped because of a failure its supervisor did not restart (it should always
+   * restart): said once, loudly, so an operator restarts the gateway; the root carries on.
+   */
   private Behavior<Command> onChildFailed(ChildFailed failed) {
     getContext().getLog().error(
-        "{} failed {} times in a row and is no longer restarted: {}",
+        "{} failed and is no longer running: {}",
         names.getOrDefault(failed.getRef(), failed.getRef().path().name()),
-        MAX_RESTARTS,
         failed.getCause().toString(),
         failed.getCause());
     return this;
