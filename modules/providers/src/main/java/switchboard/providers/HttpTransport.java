@@ -16,7 +16,6 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
 import org.apache.pekko.stream.Materializer;
-import switchboard.providers.config.ProviderConfig;
 
 /**
  * One provider's HTTP client over Pekko HTTP's pooled connections. Every response entity is read
@@ -35,7 +34,7 @@ final class HttpTransport {
   private final Duration timeout;
   private final org.apache.pekko.event.LoggingAdapter log;
 
-  HttpTransport(ActorSystem<?> system, Duration timeout, int maxConnections) {
+  HttpTransport(ActorSystem<?> system, Duration timeout, int maxConnections, int maxOpenRequests) {
     org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
     this.http = Http.get(system);
     this.materializer = Materializer.matFromSystem(system);
@@ -45,7 +44,7 @@ final class HttpTransport {
         ConnectionPoolSettings.create(classic)
             .withMaxRetries(0)
             .withMaxConnections(maxConnections)
-            .withMaxOpenRequests(Math.max(ProviderConfig.MAX_OPEN_REQUESTS, Integer.highestOneBit(maxConnections) * 2))
+            .withMaxOpenRequests(maxOpenRequests)
             .withConnectionSettings(
                 ClientConnectionSettings.create(classic)
                     .withIdleTimeout(timeout.plusSeconds(1))

@@ -163,7 +163,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.simulated = simulated;
     this.wire = WireFormat.of(config.kind());
     this.transport =
-        simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout(), config.maxConnections()));
+        simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout(), config.maxConnections(), config.maxOpenRequests()));
     book.useWriter(context.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
     book.abandonProbes();
   }

@@ -47,6 +47,11 @@ public record ProviderConfig(
    */
   public static final int MAX_OPEN_REQUESTS = 1024;
 
+  /** Calls that may wait for one of this provider's {@code max-connections} (a power of two). */
+  public int maxOpenRequests() {
+    return Math.max(MAX_OPEN_REQUESTS, Integer.highestOneBit(maxConnections) * 2);
+  }
+
   public ProviderConfig {
     Objects.requireNonNull(name, "name");
     apiKeys = List.copyOf(apiKeys);

@@ -86,9 +86,9 @@ final class Benchmark {
     PhaseResult directResult = phase(client, fake, toProvider);
     PhaseResult gatewayResult = phase(client, fake, toGateway);
     long heapAfter = heapAfterGc();
-    int connections = gateway.config().usableProviders().get(0).maxConnections();
+    ProviderConfig provider = gateway.config().usableProviders().get(0);
     return new BenchReport(settings, directResult, gatewayResult, heapBefore, heapAfter,
-        connections, Math.max(ProviderConfig.MAX_OPEN_REQUESTS, Integer.highestOneBit(connections) * 2));
+        provider.maxConnections(), provider.maxOpenRequests());
   }
 
   /** A warmup (unmeasured, its errors counted all the same) and then the measured run. */
