@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -21,7 +23,10 @@ import switchboard.router.RouteResult;
 
 /**
  * One Telegram chat: asks the conversation for each accepted message and sends the one answer back
- * with {@code sendMessage}, in order, one send at a time. A failed send is retried with backoff (or
+ * with {@code sendMessage}, one send at a time, in the order the messages arrived: each accepted
+ * update takes the next sequence number, and an answer that comes back early (answers travel back
+ * through separate asks, and immediate notes such as the non-text reply need no ask at all) waits
+ * in {@code early} until every earlier message of the chat has its answer queued. A failed send is retried with backoff (or
  * Telegram's {@code retry_after}) up to {@link #MAX_SEND_ATTEMPTS} times; a permanent refusal (400
  * chat not found, 403 bot blocked) is logged and given up. Either way the channel then hears
  * {@link TelegramChannel.Answered}, so pending counts and the journal stay right; for a question
@@ -52,7 +57,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   /** Send {@code text} to this chat, not as a reply (admin alerts). */
   record Notify(String text) implements Command {}
 
-  private record Reply(Entry entry, String text, Optional<String> outcome) implements Command {}
+  private record Reply(long seq, Entry entry, String text, Optional<String> outcome) implements Command {}
 
   private record Sent(long attempt) implements Command {}
 
@@ -74,6 +79,12 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   private final ActorRef<TelegramChannel.Command> channel;
   private final TimerScheduler<Command> timers;
   private final Deque<Outgoing> outbox = new ArrayDeque<>();
+  /** Answers that are ready before an earlier message's answer, by sequence number. */
+  private final Map<Long, Outgoing> early = new HashMap<>();
+  /** The sequence number the next accepted update takes. */
+  private long nextSeq;
+  /** The sequence number whose answer goes into the outbox next. */
+  private long nextOut;
   private int part;
   private int failures;
   private long attempt;
@@ -123,22 +134,23 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
 
   private Behavior<Command> onHandle(Handle handle) {
     Entry entry = handle.entry();
+    long seq = nextSeq++;
     switch (entry.action()) {
-      case ASK -> ask(entry);
-      case RESET -> reset(entry);
-      case REPLY -> enqueue(entry.updateId(), entry.messageId(), entry.text(), Optional.empty());
-      case BUSY -> enqueue(entry.updateId(), entry.messageId(), entry.text(), Optional.of(BUSY_OUTCOME));
+      case ASK -> ask(seq, entry);
+      case RESET -> reset(seq, entry);
+      case REPLY -> answerInOrder(seq, entry, entry.text(), Optional.empty());
+      case BUSY -> answerInOrder(seq, entry, entry.text(), Optional.of(BUSY_OUTCOME));
     }
     return this;
   }
 
   private Behavior<Command> onNotify(Notify notify) {
-    enqueue(0, 0, notify.text(), Optional.empty());
+    enqueue(new Outgoing(0, 0, split(notify.text(), MAX_MESSAGE_LENGTH), Optional.empty()));
     return this;
   }
 
   private Behavior<Command> onReply(Reply reply) {
-    enqueue(reply.entry().updateId(), reply.entry().messageId(), reply.text(), reply.outcome());
+    answerInOrder(reply.seq(), reply.entry(), reply.text(), reply.outcome());
     return this;
   }
 
@@ -163,24 +175,24 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     return this;
   }
 
-  private void ask(Entry entry) {
+  private void ask(long seq, Entry entry) {
     getContext()
         .ask(
             RouteResult.class,
             conversations,
             ANSWER_TIMEOUT,
             replyTo -> new ConversationsActor.UserMessage(conversationId, entry.text(), replyTo),
-            (result, error) -> new Reply(entry, answerText(result), Optional.of(outcome(result))));
+            (result, error) -> new Reply(seq, entry, answerText(result), Optional.of(outcome(result))));
   }
 
-  private void reset(Entry entry) {
+  private void reset(long seq, Entry entry) {
     getContext()
         .ask(
             ConversationsActor.Done.class,
             conversations,
             Duration.ofSeconds(30),
             replyTo -> new ConversationsActor.Reset(conversationId, replyTo),
-            (done, error) -> new Reply(entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY, Optional.empty()));
+            (done, error) -> new Reply(seq, entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY, Optional.empty()));
   }
 
   private static String answerText(RouteResult result) {
@@ -204,8 +216,17 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     return OutcomeKind.UNAVAILABLE.wire();
   }
 
-  private void enqueue(long updateId, long replyTo, String text, Optional<String> outcome) {
-    outbox.addLast(new Outgoing(updateId, replyTo, split(text, MAX_MESSAGE_LENGTH), outcome));
+  /** Queues the answer to message {@code seq} once every earlier message's answer is queued. */
+  private void answerInOrder(long seq, Entry entry, String text, Optional<String> outcome) {
+    early.put(seq, new Outgoing(entry.updateId(), entry.messageId(), split(text, MAX_MESSAGE_LENGTH), outcome));
+    for (Outgoing next = early.remove(nextOut); next != null; next = early.remove(nextOut)) {
+      nextOut++;
+      enqueue(next);
+    }
+  }
+
+  private void enqueue(Outgoing out) {
+    outbox.addLast(out);
     if (!sending) {
       startNext();
     }

@@ -50,6 +50,33 @@ final class StubConversations {
                 .build());
   }
 
+  /**
+   * A stand-in whose answers come back out of order: the first message of every pair is held, and
+   * when the second arrives it is answered at once and the first {@code lag} later (so a channel that
+   * sends answers as they come would send the second first).
+   */
+  static Behavior<ConversationsActor.Command> answeringSecondFirst(
+      ActorRef<ConversationsActor.Command> seen, Duration lag) {
+    ConversationsActor.UserMessage[] held = new ConversationsActor.UserMessage[1];
+    return Behaviors.setup(
+        context ->
+            Behaviors.receive(ConversationsActor.Command.class)
+                .onMessage(
+                    ConversationsActor.UserMessage.class,
+                    m -> {
+                      seen.tell(m);
+                      if (held[0] == null) {
+                        held[0] = m;
+                      } else {
+                        m.replyTo().tell(script(m.text()));
+                        context.scheduleOnce(lag, held[0].replyTo(), script(held[0].text()));
+                        held[0] = null;
+                      }
+                      return Behaviors.same();
+                    })
+                .build());
+  }
+
   /** Echoes texts, answers "credits ..." with the 402 failure and "long N" with N characters. */
   static RouteResult script(String text) {
     if (text.startsWith("credits")) {

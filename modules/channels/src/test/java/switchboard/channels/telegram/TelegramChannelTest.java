@@ -306,6 +306,24 @@ class TelegramChannelTest {
   }
 
   @Test
+  void repliesLeaveInArrivalOrderEvenWhenTheSecondAnswerComesBackFirst() {
+    start(config(10, Set.of()), testKit.spawn(StubConversations.answeringSecondFirst(seen.ref(), Duration.ofMillis(300))));
+    long first = api.userSays(73, "first");
+    assertEquals("first", nextUserMessage(seen).text());
+    long second = api.userSays(73, "second");
+    assertEquals("second", nextUserMessage(seen).text());
+    long sticker = api.sendSticker(73);
+
+    assertEquals(
+        List.of(
+            reply(73, "echo: first", first),
+            reply(73, "echo: second", second),
+            reply(73, TelegramChannel.NON_TEXT_REPLY, sticker)),
+        api.awaitSentTo(73, 3, WAIT));
+    eventually(() -> assertEquals(0, status().pending()));
+  }
+
+  @Test
   void failedSendsAreRetriedAndA400IsGivenUp() {
     start(config(10, Set.of()), echo());
     api.failNextSends(502, 2);
