@@ -251,13 +251,23 @@ final class BreakerBook {
   List<ProviderEvents.BreakerChange> reset(Instant now) {
     return change(now, () -> {
       for (Key k : keys) {
-        k.breaker.close();
-        k.coolingUntil = null;
+        resetKey(k);
       }
       provider.close();
       unavailableInRow = 0;
       opens = 0;
     });
+  }
+
+  /** An operator's reset of one key: its breaker closed and its cool-down forgotten; empty for an unknown alias. */
+  Optional<List<ProviderEvents.BreakerChange>> reset(String alias, Instant now) {
+    return keys.stream().filter(k -> k.alias.equals(alias)).findFirst()
+        .map(key -> change(now, () -> resetKey(key)));
+  }
+
+  private static void resetKey(Key key) {
+    key.breaker.close();
+    key.coolingUntil = null;
   }
 
   /** A probe that will never report (the actor stopped): let the next request probe instead. */

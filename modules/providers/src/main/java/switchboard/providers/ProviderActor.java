@@ -68,10 +68,13 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   /** Reply with this provider's {@link ProviderStatus}. */
   public record GetStatus(ActorRef<ProviderStatus> replyTo) implements Command {}
 
-  /** An operator's reset: close every breaker of this provider and its keys (e.g. after fixing a key). */
-  public enum ResetBreakers implements Command {
-    INSTANCE
-  }
+  /**
+   * An operator's reset (e.g. after topping up or fixing a key): close every breaker of this provider
+   * and its keys, or only key {@code keyAlias}'s; {@code by} says through what ({@code cli},
+   * {@code http}, {@code status-page}). The closed state is saved, so it lasts across restarts; the
+   * next message may use the provider at once. Replies a {@link ResetResult}.
+   */
+  public record Reset(Optional<String> keyAlias, String by, ActorRef<ResetResult> replyTo) implements Command {}
 
   /** Makes the actor throw, for supervision tests and chaos drills. */
   public enum Crash implements Command {
@@ -176,7 +179,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .onMessage(RetryNow.class, this::onRetryNow)
         .onMessageEquals(ThrottleRoom.INSTANCE, this::onThrottleRoom)
         .onMessage(GetStatus.class, this::onGetStatus)
-        .onMessageEquals(ResetBreakers.INSTANCE, this::onReset)
+        .onMessage(Reset.class, this::onReset)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
         .onSignal(PreRestart.class, signal -> onStopping())
         .onSignal(PostStop.class, signal -> onStopping())
@@ -210,8 +213,8 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     return this;
   }
 
-  private Behavior<Command> onReset() {
-    publish(book.reset(Instant.now()), "reset by an operator");
+  private Behavior<Command> onReset(Reset reset) {
+    reset.replyTo().tell(reset(reset.keyAlias(), reset.by()));
     return this;
   }
 
@@ -250,8 +253,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     BreakerBook.View view = book.view();
     if (view.state() == BreakerState.OPEN) {
       if (job.calls == 0) {
-        refused(job, view.reason().orElse(OutcomeKind.UNAVAILABLE), openText(view),
-            view.until().map(u -> Duration.between(now, u)).filter(d -> !d.isNegative()));
+        refused(job, view.reason().orElse(OutcomeKind.UNAVAILABLE), openText(view), untilClosing(view, now));
       }
       finish(job, failure(job));
       return false;
@@ -498,9 +500,15 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .ifPresent(h -> job.key.throttle.learn(h.requestsLeft(), h.requestsReset(), h.tokensLeft(), h.tokensReset(), now));
   }
 
-  /** The key is now open: the same message may go to another key of the pool at once. */
+  /**
+   * The key is now open: the same message may go to another key of the pool at once. When the whole
+   * provider is open the answer carries the time until the breaker may close, as every later refusal
+   * by the same breaker does.
+   */
   private void nextKeyOrFinish(Job job) {
-    if (book.view().state() == BreakerState.OPEN) {
+    BreakerBook.View view = book.view();
+    if (view.state() == BreakerState.OPEN) {
+      untilClosing(view, Instant.now()).ifPresent(wait -> job.lastRetryAfter = Optional.of(wait));
       finish(job, failure(job));
     } else {
       attempt(job);
@@ -573,6 +581,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         job.lastRetryAfter, job.calls);
   }
 
+  /** How long until an open breaker may close; empty when only an operator can close it. */
+  private static Optional<Duration> untilClosing(BreakerBook.View view, Instant now) {
+    return view.until().map(u -> Duration.between(now, u)).filter(d -> !d.isNegative());
+  }
+
   private static String openText(BreakerBook.View view) {
     String until = view.until().map(u -> "open until " + u).orElse("open until an operator resets it");
     String why = view.reason().map(OutcomeKind::wire).orElse("unavailable");
@@ -607,6 +620,21 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     return new ProviderStatus(config.name(), config.kind().wire(), config.model(), config.priority(),
         config.fallbackOnly(), view.state(), view.reason().map(OutcomeKind::wire), view.until(), keys,
         book.ledger.total(now), book.throttleStatus(waiting.size(), now));
+  }
+
+  private ResetResult reset(Optional<String> keyAlias, String by) {
+    Instant now = Instant.now();
+    Optional<List<ProviderEvents.BreakerChange>> changes =
+        keyAlias.isPresent() ? book.reset(keyAlias.get(), now) : Optional.of(book.reset(now));
+    if (changes.isEmpty()) {
+      return ResetResult.UNKNOWN_KEY;
+    }
+    List<ProviderEvents.BreakerChange> closed = changes.get().stream().map(c -> c.resetBy(by)).toList();
+    getContext().getLog().warn("provider {}{}: breakers reset by an operator via {}, {} closed",
+        config.name(), keyAlias.map(a -> " key " + a).orElse(""), by, closed.size());
+    publish(closed, "reset by an operator via " + by);
+    events.reset(config.name(), keyAlias, by, closed.size());
+    return new ResetResult(ResetResult.Outcome.RESET, closed.size(), Optional.of(status()));
   }
 
   private void publish(List<ProviderEvents.BreakerChange> changes, String cause) {

@@ -23,6 +23,13 @@ public interface ProviderEvents {
   /** A message was answered without a call because a breaker was open or the throttle had no room. */
   default void refused(String provider, OutcomeKind kind, String reason) {}
 
+  /**
+   * An operator reset the breakers of {@code provider} (one key's when {@code keyAlias} is given);
+   * {@code by} says through what ({@code cli}, {@code http}, {@code status-page}), {@code closed} how many
+   * breakers that closed. Each closed breaker is also a {@link #breakerChanged} with {@code resetBy}.
+   */
+  default void reset(String provider, Optional<String> keyAlias, String by, int closed) {}
+
   ProviderEvents NONE = new ProviderEvents() {};
 
   /**
@@ -45,7 +52,8 @@ public interface ProviderEvents {
 
   /**
    * A breaker change. {@code keyAlias} is empty for the provider's own breaker; {@code reason} is the
-   * outcome kind that opened it (empty when it closed); {@code until} is when it may close again.
+   * outcome kind that opened it (empty when it closed); {@code until} is when it may close again;
+   * {@code resetBy} is set when an operator's reset closed it, and says through what.
    */
   record BreakerChange(
       Instant time,
@@ -55,5 +63,19 @@ public interface ProviderEvents {
       BreakerState to,
       Optional<OutcomeKind> reason,
       Optional<Instant> until,
-      String detail) {}
+      String detail,
+      Optional<String> resetBy) {
+
+    /** A change that no operator caused. */
+    public BreakerChange(
+        Instant time, String provider, Optional<String> keyAlias, BreakerState from, BreakerState to,
+        Optional<OutcomeKind> reason, Optional<Instant> until, String detail) {
+      this(time, provider, keyAlias, from, to, reason, until, detail, Optional.empty());
+    }
+
+    /** This change, as caused by an operator's reset through {@code by}. */
+    public BreakerChange resetBy(String by) {
+      return new BreakerChange(time, provider, keyAlias, from, to, reason, until, detail, Optional.of(by));
+    }
+  }
 }

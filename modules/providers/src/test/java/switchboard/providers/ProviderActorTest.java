@@ -152,9 +152,72 @@ class ProviderActorTest {
     assertTrue(refused.message().contains("until an operator resets it"), refused.message());
     assertEquals(1, fake.calls().size());
 
-    actor.tell(ProviderActor.ResetBreakers.INSTANCE);
+    ResetResult reset = reset(actor, Optional.empty());
+    assertEquals(ResetResult.Outcome.RESET, reset.outcome());
+    assertEquals(2, reset.closed(), "the key's breaker and the provider's view");
+    assertEquals(BreakerState.CLOSED, reset.status().orElseThrow().state());
     assertInstanceOf(ProviderResult.Success.class, ask(KIT, actor, request("after reset")));
     assertEquals(2, fake.calls().size());
+  }
+
+  private static ResetResult reset(ActorRef<ProviderActor.Command> actor, Optional<String> key) {
+    TestProbe<ResetResult> probe = KIT.createTestProbe();
+    actor.tell(new ProviderActor.Reset(key, "http", probe.ref()));
+    return probe.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void theFirstOutOfCreditsAnswerCarriesTheSameRetryAfterAsTheRefusalsAfterIt() {
+    ActorRef<ProviderActor.Command> actor = spawn(openai(List.of("sk-one")), FAST, ProviderEvents.NONE);
+    fake.enqueue(Step.status(402));
+    Instant reopens = new QuotaReset.Daily().next(Instant.now());
+
+    ProviderResult.Failure first = assertInstanceOf(ProviderResult.Failure.class, ask(KIT, actor, request("hi")));
+    ProviderResult.Failure second = assertInstanceOf(ProviderResult.Failure.class, ask(KIT, actor, request("again")));
+    assertEquals(1, first.calls());
+    assertEquals(0, second.calls());
+    for (ProviderResult.Failure failure : List.of(first, second)) {
+      Duration wait = failure.retryAfter().orElseThrow(() -> new AssertionError("no Retry-After: " + failure));
+      Duration off = Duration.between(Instant.now().plus(wait), reopens).abs();
+      assertTrue(off.compareTo(Duration.ofSeconds(30)) < 0, "Retry-After " + wait + " points at the breaker's reset");
+    }
+  }
+
+  @Test
+  void aKeyResetClosesOnlyThatKeyAndLastsAcrossARestart(@TempDir Path dataDir) {
+    ProviderConfig config = openai(List.of("sk-one", "sk-two"));
+    Fixtures.RecordingEvents events = new Fixtures.RecordingEvents();
+    ActorRef<ProviderActor.Command> first = KIT.spawn(ProviderActor.create(config, FAST,
+        Fixtures.NO_UNAVAILABLE_BREAKER, events, Optional.of(dataDir)));
+    fake.enqueue(Step.status(402), Step.status(402));
+    assertInstanceOf(ProviderResult.Failure.class, ask(KIT, first, request("hi")));
+    assertEquals(2, fake.calls().size(), "one call per key");
+
+    assertEquals(ResetResult.UNKNOWN_KEY, reset(first, Optional.of("primary#9")));
+    ResetResult reset = reset(first, Optional.of("primary#2"));
+    assertEquals(ResetResult.Outcome.RESET, reset.outcome());
+    ProviderStatus after = reset.status().orElseThrow();
+    assertEquals(BreakerState.OPEN, after.keys().get(0).state(), "the other key stays out of credits");
+    assertEquals(BreakerState.CLOSED, after.keys().get(1).state());
+    assertTrue(events.changes.stream().anyMatch(c -> c.keyAlias().equals(Optional.of("primary#2"))
+        && c.to() == BreakerState.CLOSED && c.resetBy().equals(Optional.of("http"))));
+    Path file = dataDir.resolve("breakers").resolve("primary.json");
+    KIT.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+      JsonNode saved = new ObjectMapper().readTree(file.toFile());
+      assertEquals("closed", saved.path("keys").path("primary#2").path("state").asText("closed"));
+      assertEquals("out_of_credits", saved.path("keys").path("primary#1").path("reason").asText());
+      assertTrue(saved.path("keys").path("primary#2").path("reason").isMissingNode()
+          || saved.path("keys").path("primary#2").path("reason").isNull(), saved.toString());
+      return null;
+    });
+    KIT.stop(first);
+
+    ActorRef<ProviderActor.Command> second = KIT.spawn(ProviderActor.create(config, FAST,
+        Fixtures.NO_UNAVAILABLE_BREAKER, ProviderEvents.NONE, Optional.of(dataDir)));
+    ProviderResult.Success ok = assertInstanceOf(ProviderResult.Success.class, ask(KIT, second, request("topped up")));
+    assertEquals("primary#2", ok.keyAlias());
+    assertEquals(3, fake.calls().size());
+    assertEquals(BreakerState.OPEN, status(KIT, second).keys().get(0).state());
   }
 
   @Test

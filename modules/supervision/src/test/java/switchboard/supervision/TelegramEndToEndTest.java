@@ -57,7 +57,8 @@ class TelegramEndToEndTest extends TwoProviderTest {
       assertEquals(1, primary.calls().size(), "the open breaker spared the second paid call");
 
       primary.setDefault(Step.ok("back in business"));
-      gw.gateway.children().providers().get("primary").tell(switchboard.providers.ProviderActor.ResetBreakers.INSTANCE);
+      gw.gateway.children().providers().get("primary").tell(
+          new switchboard.providers.ProviderActor.Reset(Optional.empty(), "http", gw.gateway.system().ignoreRef()));
       telegram.userSays(300, "and now?");
       assertEquals("back in business", telegram.awaitSentTo(300, 1, WAIT).get(0).text());
       assertEquals(1, telegram.sentTo(100).size(), "exactly one answer per message");

@@ -2,6 +2,7 @@ package switchboard.providers.observe;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,11 @@ public final class CompositeEvents implements ProviderEvents {
   @Override
   public void refused(String provider, OutcomeKind kind, String reason) {
     each("refused", o -> o.refused(provider, kind, reason));
+  }
+
+  @Override
+  public void reset(String provider, Optional<String> keyAlias, String by, int closed) {
+    each("reset", o -> o.reset(provider, keyAlias, by, closed));
   }
 
   private void each(String event, Consumer<ProviderEvents> action) {

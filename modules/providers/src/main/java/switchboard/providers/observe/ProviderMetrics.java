@@ -29,6 +29,8 @@ import switchboard.providers.ProviderStatus;
  *   <li>{@code switchboard_fallbacks_total{from,to,reason}}: messages passed on to the next provider
  *   <li>{@code switchboard_breaker_state{provider,key}}: 0 closed, 1 open, 2 half_open (key="" = provider)
  *   <li>{@code switchboard_breaker_open_seconds_total{provider,key}}: time spent not closed
+ *   <li>{@code switchboard_breaker_resets_total{provider,key,by}}: operators' resets (key="" = the whole
+ *       provider; by = cli, http or status-page), whether or not a breaker was open
  *   <li>{@code switchboard_provider_latency_seconds{provider}}: call latency histogram
  *   <li>{@code switchboard_provider_tokens_total{provider,direction}}: direction {@code input|output}
  *   <li>{@code switchboard_provider_spend_total{provider}}: spend in the price's currency
@@ -63,6 +65,15 @@ public final class ProviderMetrics implements ProviderEvents {
     keyAliases.forEach(alias -> breaker(provider, alias));
     queuedGauge(provider);
     return this;
+  }
+
+  @Override
+  public void reset(String provider, java.util.Optional<String> keyAlias, String by, int closed) {
+    Counter.builder("switchboard.breaker.resets")
+        .description("Operators' resets of provider breakers")
+        .tags("provider", provider, "key", keyAlias.orElse(""), "by", by)
+        .register(registry)
+        .increment();
   }
 
   @Override
