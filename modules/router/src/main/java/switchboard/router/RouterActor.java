@@ -14,8 +14,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import switchboard.providers.ChatRequest;
 import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderActor;
 import switchboard.providers.ProviderResult;
 import switchboard.providers.ProviderStatus;
+import switchboard.providers.ResetResult;
 
 /**
  * Owns the providers by priority and answers each chat request with exactly one {@link RouteResult},
@@ -67,6 +69,14 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   /** Reply with every provider's status, in priority order. */
   public record GetStatus(ActorRef<List<ProviderStatus>> replyTo) implements Command {}
 
+  /**
+   * An operator's reset of provider {@code provider}'s breakers (only key {@code keyAlias}'s when
+   * given), through {@code by}; the provider replies its {@link ResetResult} to {@code replyTo}, or
+   * the router {@link ResetResult#UNKNOWN_PROVIDER} when there is no such provider.
+   */
+  public record ResetProvider(String provider, Optional<String> keyAlias, String by, ActorRef<ResetResult> replyTo)
+      implements Command {}
+
   private final List<ProviderHandle> byPriority;
   private final List<ProviderHandle> attemptOrder;
   private final RouterSettings settings;
@@ -96,6 +106,7 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
     return newReceiveBuilder()
         .onMessage(Route.class, this::onRoute)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(ResetProvider.class, this::onResetProvider)
         .build();
   }
 
@@ -117,6 +128,16 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
     } else {
       getContext().spawnAnonymous(StatusCollector.create(byPriority, request.replyTo(), STATUS_TIMEOUT));
     }
+    return this;
+  }
+
+  private Behavior<Command> onResetProvider(ResetProvider reset) {
+    byPriority.stream()
+        .filter(h -> h.name().equals(reset.provider()))
+        .findFirst()
+        .ifPresentOrElse(
+            h -> h.ref().tell(new ProviderActor.Reset(reset.keyAlias(), reset.by(), reset.replyTo())),
+            () -> reset.replyTo().tell(ResetResult.UNKNOWN_PROVIDER));
     return this;
   }
 

@@ -4,13 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -153,40 +148,12 @@ final class GatewayCommands implements Runnable {
 
     @Override
     public Integer call() throws IOException {
-      PrintWriter out = spec.commandLine().getOut();
-      PrintWriter err = spec.commandLine().getErr();
-      URI uri;
-      try {
-        uri = URI.create(url.replaceAll("/+$", "") + "/api/status");
-      } catch (IllegalArgumentException e) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--url " + url + " is not a URL");
-      }
-      HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET();
-      if (token != null && !token.isBlank()) {
-        request.header("Authorization", "Bearer " + token);
-      }
-      HttpResponse<String> response;
-      try {
-        response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-            .send(request.build(), HttpResponse.BodyHandlers.ofString());
-      } catch (IOException e) {
-        err.println("cannot reach the gateway at " + url + " (" + reason(e) + "): is it running?");
-        return 1;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      Optional<String> body = new GatewayClient(spec.commandLine(), url, token).get("/api/status");
+      if (body.isEmpty()) {
         return 1;
       }
-      if (response.statusCode() != 200) {
-        err.println("the gateway at " + url + " answered " + response.statusCode() + ": " + response.body());
-        return 1;
-      }
-      print(out, new ObjectMapper().readTree(response.body()), url);
+      print(spec.commandLine().getOut(), new ObjectMapper().readTree(body.get()), url);
       return 0;
-    }
-
-    private static String reason(IOException e) {
-      String message = e.getMessage();
-      return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
     }
 
     /** How many of the recent alerts {@code gateway status} prints. */

@@ -35,6 +35,7 @@ import switchboard.providers.observe.CompositeEvents;
 import switchboard.providers.observe.ProviderCallLog;
 import switchboard.providers.observe.ProviderMetrics;
 import switchboard.router.ConversationsActor;
+import switchboard.router.FallbackPlan;
 import switchboard.router.ProviderHandle;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
@@ -143,7 +144,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
         config.telegram().enabled()
             ? config.alerts().telegramChatId().map(chatId -> text -> self.tell(new NotifyAdmin(chatId, text)))
             : Optional.empty();
-    ActorRef<AlertsActor.Command> alerts = spawn(AlertsActor.create(config.alerts(), adminChat), "alerts");
+    ActorRef<AlertsActor.Command> alerts =
+        spawn(AlertsActor.create(config.alerts(), fallbackPlan(config), adminChat), "alerts");
     ProviderMetrics providerMetrics = new ProviderMetrics(registry);
     ProviderEvents events =
         CompositeEvents.of(new ProviderCallLog(), providerMetrics, AlertsActor.asProviderEvents(alerts));
@@ -195,6 +197,16 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     context.getLog().info(
         "gateway started: providers {} by priority, channels {}",
         handles.stream().map(ProviderHandle::name).toList(), channels);
+  }
+
+  /** Where messages go when a provider fails, for the alerts' texts (no actors needed to know it). */
+  private static FallbackPlan fallbackPlan(GatewayConfig config) {
+    List<ProviderHandle> order = config.usableProviders().stream()
+        .map(p -> new ProviderHandle(p.name(), p.priority(), p.fallbackOnly(), null))
+        .toList();
+    Map<String, Integer> keys = new HashMap<>();
+    config.usableProviders().forEach(p -> keys.put(p.name(), Math.max(1, p.apiKeys().size())));
+    return FallbackPlan.of(order, config.router(), keys);
   }
 
   private ChannelStatusProbe probe(ActorRef<TelegramChannel.Command> telegram) {

@@ -1,26 +1,81 @@
 package switchboard.supervision;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import switchboard.providers.config.ProviderConfig;
 
 /** {@code switchboard provider ...}: what a config's providers are, without starting anything. */
 @Command(name = "provider", description = "Inspect the providers of a config.",
-    subcommands = ProviderCommands.ListProviders.class, mixinStandardHelpOptions = true)
+    subcommands = {ProviderCommands.ListProviders.class, ProviderCommands.Reset.class}, mixinStandardHelpOptions = true)
 final class ProviderCommands implements Runnable {
 
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (list)");
+    throw new picocli.CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (list, reset)");
+  }
+
+  /**
+   * Closes the breakers of a provider (or one key) of a running gateway, e.g. after topping up: the
+   * next message may use it at once. One line on success (exit 0) or failure (exit 1).
+   */
+  @Command(name = "reset", description = "Close the breakers of provider NAME (or one key) of a running gateway.",
+      mixinStandardHelpOptions = true)
+  static final class Reset implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "the provider's name")
+    String name;
+
+    @Option(names = "--key", paramLabel = "ALIAS", description = "only this key, by alias (e.g. primary#2)")
+    String key;
+
+    @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8080",
+        description = "the gateway's HTTP address (default: ${DEFAULT-VALUE})")
+    String url;
+
+    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:SWITCHBOARD_HTTP_TOKEN}",
+        description = "bearer token when the gateway needs one (default: $SWITCHBOARD_HTTP_TOKEN)")
+    String token;
+
+    @Override
+    public Integer call() throws IOException {
+      ObjectMapper json = new ObjectMapper();
+      ObjectNode body = json.createObjectNode();
+      if (key != null) {
+        body.put("key", key);
+      }
+      String path = "/api/providers/" + URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20") + "/reset";
+      Optional<String> answer = new GatewayClient(spec.commandLine(), url, token).post(path, body.toString());
+      if (answer.isEmpty()) {
+        return 1;
+      }
+      JsonNode reset = json.readTree(answer.get());
+      JsonNode status = reset.path("status");
+      List<String> keys = new ArrayList<>();
+      status.path("keys").forEach(k -> keys.add(k.path("alias").asText() + "=" + k.path("state").asText()));
+      boolean nothingOpen = reset.path("closed").asInt() == 0;
+      spec.commandLine().getOut().println("reset " + name + (key == null ? "" : " key " + key)
+          + (nothingOpen ? " (nothing was open)" : "") + ": provider " + status.path("state").asText("unknown")
+          + (keys.isEmpty() ? "" : ", keys " + String.join(" ", keys)));
+      return 0;
+    }
   }
 
   /** One row per provider by priority; keys appear only as aliases like {@code primary#1}. */

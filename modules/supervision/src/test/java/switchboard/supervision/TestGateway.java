@@ -105,8 +105,24 @@ final class TestGateway implements AutoCloseable {
     return postAsync(path, body).join();
   }
 
-  Reply get(String path) {
-    return send(HttpRequest.newBuilder(uri(path)).timeout(HTTP_TIMEOUT).GET().build()).join();
+  /** A POST with extra request headers (name, value, name, value, ...), e.g. the gateway token. */
+  Reply post(String path, String body, String... headers) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
+        .timeout(HTTP_TIMEOUT)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      request.headers(headers);
+    }
+    return send(request.build()).join();
+  }
+
+  Reply get(String path, String... headers) {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).timeout(HTTP_TIMEOUT).GET();
+    if (headers.length > 0) {
+      request.headers(headers);
+    }
+    return send(request.build()).join();
   }
 
   /** A message in conversation {@code id}. */

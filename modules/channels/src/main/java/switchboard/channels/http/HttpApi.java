@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -63,6 +64,7 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderStatus;
+import switchboard.providers.ResetResult;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
@@ -77,6 +79,9 @@ final class HttpApi {
   private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
 
   static final String PROVIDER_HEADER = "X-Switchboard-Provider";
+  /** Says through what an operator's request came: {@code cli} or {@code status-page}. */
+  static final String ORIGIN_HEADER = "X-Switchboard-Origin";
+  private static final Set<String> RESET_ORIGINS = Set.of("cli", "status-page");
   static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
   /** Longest wait for a request body to arrive completely. */
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
@@ -166,6 +171,7 @@ final class HttpApi {
             path(segment("chat").slash("completions"), () -> post(() -> message(this::chatCompletion))))),
         pathPrefix("api", () -> authorized(() -> concat(
             path("status", () -> get(() -> completeWithFuture(status()))),
+            path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
             path(segment("conversations").slash(segment()).slash("messages"),
                 id -> post(() -> message(body -> conversationMessage(id, body))))))));
   }
@@ -335,6 +341,48 @@ final class HttpApi {
     return error(StatusCodes.CONTENT_TOO_LARGE, "too_large",
         "The request body is larger than the limit of " + config.maxBodySize() + " bytes.",
         Optional.empty(), List.of());
+  }
+
+  // ---- operators ----
+
+  /**
+   * {@code POST /api/providers/{name}/reset} with an optional {@code {"key": "alias"}}: closes the
+   * provider's breakers (or one key's) through the router. Who asked is taken from
+   * {@code X-Switchboard-Origin} ({@code cli} or {@code status-page}; anything else is {@code http}).
+   */
+  private Route reset(String provider) {
+    return optionalHeaderValueByName(ORIGIN_HEADER, origin ->
+        withSizeLimit(config.maxBodySize(), () -> extractRequestEntity(entity -> completeWithFuture(
+            readBody(entity)
+                .thenCompose(body -> reset(provider, OpenAiCodec.parseResetKey(body), resetBy(origin)))
+                .exceptionally(this::failureReply)
+                .thenApply(Reply::response)))));
+  }
+
+  private CompletionStage<Reply> reset(String provider, Optional<String> key, String by) {
+    return AskPattern.<RouterActor.Command, ResetResult>ask(
+            router, replyTo -> new RouterActor.ResetProvider(provider, key, by, replyTo), STATUS_TIMEOUT, system.scheduler())
+        .thenApply(result -> switch (result.outcome()) {
+          case UNKNOWN_PROVIDER -> error(StatusCodes.NOT_FOUND, "not_found",
+              "There is no provider named " + provider + ".", Optional.empty(), List.of());
+          case UNKNOWN_KEY -> error(StatusCodes.NOT_FOUND, "not_found",
+              "Provider " + provider + " has no key " + key.orElse("") + ".", Optional.of(provider), List.of());
+          case RESET -> {
+            ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+            out.put("provider", provider);
+            out.put("key", key.orElse(null));
+            out.put("reset_by", by);
+            out.put("closed", result.closed());
+            result.status().ifPresent(status -> out.set("status", providerJson(status)));
+            yield reply(StatusCodes.OK, out, List.of());
+          }
+        });
+  }
+
+  /** Through what a reset came, from a short fixed list (it becomes a log word and a metrics tag). */
+  static String resetBy(Optional<String> origin) {
+    String said = origin.map(o -> o.trim().toLowerCase(Locale.ROOT)).orElse("");
+    return RESET_ORIGINS.contains(said) ? said : "http";
   }
 
   // ---- status, health, metrics ----

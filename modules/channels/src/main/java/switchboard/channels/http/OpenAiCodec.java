@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -88,6 +89,24 @@ final class OpenAiCodec {
       throw new InvalidRequest("text must not be empty");
     }
     return text.asText();
+  }
+
+  /**
+   * The key alias of a breaker reset's optional body {@code {"key": "alias"}}: empty for an empty
+   * body, {@code {}} or {@code "key": null} (the whole provider).
+   */
+  static Optional<String> parseResetKey(byte[] body) {
+    if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) {
+      return Optional.empty();
+    }
+    JsonNode key = parseObject(body).get("key");
+    if (key == null || key.isNull()) {
+      return Optional.empty();
+    }
+    if (!key.isTextual() || key.asText().isBlank()) {
+      throw new InvalidRequest("key must be a key alias such as \"primary#1\", not " + describe(key));
+    }
+    return Optional.of(key.asText());
   }
 
   /** An OpenAI {@code chat.completion} object for {@code success}. */

@@ -32,6 +32,7 @@ import switchboard.providers.ProviderEvents;
 import switchboard.providers.ProviderEvents.BreakerChange;
 import switchboard.providers.ProviderEvents.CallRecord;
 import switchboard.providers.config.QuotaReset;
+import switchboard.router.FallbackPlan;
 
 /**
  * Turns provider events into the few alerts a human must act on, and delivers them without ever
@@ -74,6 +75,7 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
   private static final Duration HOUR = Duration.ofHours(1);
 
   private final AlertsConfig config;
+  private final FallbackPlan plan;
   private final Optional<Consumer<String>> telegram;
   private final TimerScheduler<Command> timers;
   private final HttpClient http;
@@ -91,9 +93,11 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
   private long nextDelivery;
 
   private AlertsActor(
-      ActorContext<Command> context, TimerScheduler<Command> timers, AlertsConfig config, Optional<Consumer<String>> telegram) {
+      ActorContext<Command> context, TimerScheduler<Command> timers, AlertsConfig config, FallbackPlan plan,
+      Optional<Consumer<String>> telegram) {
     super(context);
     this.config = config;
+    this.plan = plan;
     this.telegram = telegram;
     this.timers = timers;
     this.http = HttpClient.newBuilder().connectTimeout(config.requestTimeout()).build();
@@ -104,7 +108,14 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
    *                       telling the Telegram channel {@code Notify(chatId, text)}; empty = no Telegram
    */
   public static Behavior<Command> create(AlertsConfig config, Optional<Consumer<String>> telegramSender) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new AlertsActor(context, timers, config, telegramSender)));
+    return create(config, FallbackPlan.NONE, telegramSender);
+  }
+
+  /** Alerts whose texts say where messages go meanwhile, by {@code plan}. */
+  public static Behavior<Command> create(
+      AlertsConfig config, FallbackPlan plan, Optional<Consumer<String>> telegramSender) {
+    return Behaviors.setup(context ->
+        Behaviors.withTimers(timers -> new AlertsActor(context, timers, config, plan, telegramSender)));
   }
 
   /** Provider events that are told to {@code alerts}: plug into a {@code CompositeEvents}. */
@@ -140,11 +151,13 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
     switch (outcome) {
       case OK -> recovered(r.provider(), r.keyAlias());
       case OUT_OF_CREDITS -> outOfCredits(r.provider(), Optional.ofNullable(r.keyAlias()), at, Optional.empty(),
-          "Provider " + r.provider() + " returned " + r.status() + ": out of credits. Top up the balance; "
-              + "messages fall back to the next provider meanwhile.");
+          "Provider " + r.provider() + " returned " + r.status() + ": out of credits"
+              + keyPart(orEmpty(r.keyAlias())) + ". "
+              + whatHappens(r.provider(), orEmpty(r.keyAlias()), OutcomeKind.OUT_OF_CREDITS, Optional.empty()));
       case AUTH_FAILED -> authFailed(r.provider(), orEmpty(r.keyAlias()), at,
           "Provider " + r.provider() + " refused key " + orEmpty(r.keyAlias()) + " (" + r.status()
-              + "): check the API key.");
+              + "): check the API key. "
+              + whatHappens(r.provider(), orEmpty(r.keyAlias()), OutcomeKind.AUTH_FAILED, Optional.empty()));
       case RATE_LIMITED -> rateLimited(r.provider(), at);
       default -> { }
     }
@@ -260,10 +273,11 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
   private void breakerOpened(BreakerChange c, Instant at, String key, OutcomeKind reason) {
     switch (reason) {
       case OUT_OF_CREDITS -> outOfCredits(c.provider(), c.keyAlias(), at, c.until(),
-          "Provider " + c.provider() + " is out of credits" + (key.isEmpty() ? "" : " on key " + key)
-              + ". Top up the balance; messages fall back to the next provider meanwhile.");
+          "Provider " + c.provider() + " is out of credits" + keyPart(key) + ". "
+              + whatHappens(c.provider(), key, reason, c.until()));
       case AUTH_FAILED -> authFailed(c.provider(), key, at,
-          "Provider " + c.provider() + (key.isEmpty() ? "" : " key " + key) + " was refused: check the API key.");
+          "Provider " + c.provider() + (key.isEmpty() ? "" : " key " + key) + " was refused: check the API key. "
+              + whatHappens(c.provider(), key, reason, c.until()));
       default -> {
         Map<String, String> details = new LinkedHashMap<>();
         if (!key.isEmpty()) {
@@ -273,7 +287,8 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
         c.until().ifPresent(u -> details.put("until", u.toString()));
         fire(new Alert("breaker_open", Optional.of(c.provider()),
             "Breaker of " + (key.isEmpty() ? "provider " + c.provider() : "key " + key) + " opened (" + reason.wire() + ")"
-                + c.until().map(u -> " until " + u).orElse("") + detailSuffix(c.detail()),
+                + c.until().map(u -> " until " + u).orElse("") + detailSuffix(c.detail()) + " "
+                + whatHappens(c.provider(), key, reason, c.until()),
             at, details));
       }
     }
@@ -295,9 +310,13 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
     if (reason != null) {
       details.put("reason", reason.wire());
     }
+    c.resetBy().ifPresent(by -> details.put("by", by));
+    String breaker = "Breaker of " + (key.isEmpty() ? "provider " + c.provider() : "key " + key);
+    String had = reason == null ? "" : " (had opened for " + reason.wire() + ")";
     fire(new Alert("breaker_closed", Optional.of(c.provider()),
-        "Breaker of " + (key.isEmpty() ? "provider " + c.provider() : "key " + key) + " closed again"
-            + (reason == null ? "" : " (had opened for " + reason.wire() + ")") + detailSuffix(c.detail()),
+        c.resetBy()
+            .map(by -> breaker + " was reset by an operator via " + by + had + ": messages go to it again.")
+            .orElseGet(() -> breaker + " closed again" + had + detailSuffix(c.detail())),
         at, details));
   }
 
@@ -312,6 +331,36 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
     } else {
       authAlerted.remove(provider + "|" + key);
     }
+  }
+
+  /**
+   * What happens to messages while {@code provider} (or its key {@code key}) is refused for
+   * {@code kind}, in the words of the fallback plan: another key, the next provider, or nothing;
+   * and how it ends (the breaker's until, or an operator's reset).
+   */
+  private String whatHappens(String provider, String key, OutcomeKind kind, Optional<Instant> until) {
+    Set<String> openKeys = new HashSet<>();
+    openedFor.keySet().stream().filter(id -> id.startsWith(provider + "|") && !id.endsWith("|")).forEach(openKeys::add);
+    openKeys.add(provider + "|" + key);
+    boolean otherKeys = !key.isEmpty() && openKeys.size() < plan.keysOf(provider);
+    List<String> next = plan.after(provider, kind);
+    String meanwhile = otherKeys
+        ? "Its other keys answer meanwhile"
+        : next.isEmpty()
+            ? "There is no fallback: messages fail with " + kind.wire()
+            : "Messages go to " + String.join(", then ", next) + " meanwhile";
+    String reset = "bin/switchboard provider reset " + provider + (key.isEmpty() ? "" : " --key " + key);
+    String ends = switch (kind) {
+      case OUT_OF_CREDITS -> " until it is topped up and reset (" + reset + " or the status page)"
+          + until.map(u -> ", or its quota resets at " + u).orElse(", or its quota resets");
+      case AUTH_FAILED -> " until the key is fixed and the breaker reset (" + reset + " or a restart)";
+      default -> until.map(u -> " until " + u).orElse(" until it recovers") + " (" + reset + " closes it now)";
+    };
+    return meanwhile + ends + ".";
+  }
+
+  private static String keyPart(String key) {
+    return key.isEmpty() ? "" : " on key " + key;
   }
 
   // --- delivering ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +30,7 @@ import switchboard.providers.ProviderEvents;
 import switchboard.providers.ProviderEvents.BreakerChange;
 import switchboard.providers.ProviderEvents.CallRecord;
 import switchboard.providers.Usage;
+import switchboard.router.FallbackPlan;
 
 class AlertsActorTest {
   private static final ActorTestKit KIT = ActorTestKit.create();
@@ -227,6 +229,38 @@ class AlertsActorTest {
         assertEquals(kept.get(kept.size() - 1 - i).text(), text, "each alert also goes to Telegram, in order");
       }
     }
+  }
+
+  @Test
+  void outOfCreditsTextsSayWhereMessagesGoAndAResetSaysWhoDidIt() {
+    FallbackPlan withBackup = new FallbackPlan(List.of("primary", "backup"), Set.of(OutcomeKind.OUT_OF_CREDITS), Map.of());
+    Instant until = Instant.parse("2025-03-02T00:00:00Z");
+    BreakerChange opened = change("primary", Optional.of("primary#1"), BreakerState.CLOSED, BreakerState.OPEN,
+        Optional.of(OutcomeKind.OUT_OF_CREDITS), Optional.of(until), T0);
+
+    ActorRef<AlertsActor.Command> fallingBack = KIT.spawn(AlertsActor.create(AlertsConfig.DEFAULT, withBackup, Optional.empty()));
+    fallingBack.tell(new AlertsActor.BreakerChanged(opened));
+    assertEquals("Provider primary is out of credits on key primary#1. Messages go to backup meanwhile until it is "
+            + "topped up and reset (bin/switchboard provider reset primary --key primary#1 or the status page), "
+            + "or its quota resets at 2025-03-02T00:00:00Z.",
+        recent(fallingBack).get(0).message());
+    fallingBack.tell(new AlertsActor.BreakerChanged(new BreakerChange(T0.plusSeconds(60), "primary", Optional.of("primary#1"),
+        BreakerState.OPEN, BreakerState.CLOSED, Optional.empty(), Optional.empty(), "", Optional.of("cli"))));
+    Alert reset = recent(fallingBack).get(0);
+    assertEquals("breaker_closed", reset.type());
+    assertEquals("cli", reset.details().get("by"));
+    assertEquals("Breaker of key primary#1 was reset by an operator via cli (had opened for out_of_credits): "
+        + "messages go to it again.", reset.message());
+
+    FallbackPlan alone = new FallbackPlan(List.of("primary"), Set.of(OutcomeKind.OUT_OF_CREDITS), Map.of("primary", 2));
+    ActorRef<AlertsActor.Command> failing = KIT.spawn(AlertsActor.create(AlertsConfig.DEFAULT, alone, Optional.empty()));
+    failing.tell(new AlertsActor.ProviderCall(call("primary", "primary#1", 402, OutcomeKind.OUT_OF_CREDITS, T0)));
+    assertTrue(recent(failing).get(0).message().contains("Its other keys answer meanwhile"), recent(failing).toString());
+    ActorRef<AlertsActor.Command> lastKey = KIT.spawn(AlertsActor.create(AlertsConfig.DEFAULT,
+        new FallbackPlan(List.of("primary"), Set.of(OutcomeKind.OUT_OF_CREDITS), Map.of()), Optional.empty()));
+    lastKey.tell(new AlertsActor.ProviderCall(call("primary", "primary#1", 402, OutcomeKind.OUT_OF_CREDITS, T0)));
+    assertTrue(recent(lastKey).get(0).message().contains(
+        "There is no fallback: messages fail with out_of_credits until it is topped up and reset"), recent(lastKey).toString());
   }
 
   @Test
