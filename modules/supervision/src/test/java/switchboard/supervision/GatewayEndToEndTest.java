@@ -70,6 +70,10 @@ class GatewayEndToEndTest extends TwoProviderTest {
       assertEquals(402, next.status(), next.body());
       assertEquals(OUT_OF_CREDITS, next.errorMessage());
       assertEquals(1, primary.calls().size(), "the open breaker answers without a call");
+      long firstWait = Long.parseLong(reply.header("Retry-After"));
+      long nextWait = Long.parseLong(next.header("Retry-After"));
+      assertTrue(firstWait > 0 && Math.abs(firstWait - nextWait) <= 5,
+          "the 402 and the refusal after it wait for the same breaker: " + firstWait + "s, " + nextWait + "s");
       assertEquals("up", gw.get("/health").json().path("status").asText());
       assertFalse(gw.gateway.whenTerminated().toCompletableFuture().isDone());
     }
