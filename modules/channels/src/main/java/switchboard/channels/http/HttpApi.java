@@ -63,6 +63,7 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderStatus;
+import switchboard.providers.observe.ProviderHistory;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
@@ -122,6 +123,7 @@ final class HttpApi {
   private final StatusExtras extras;
   private final byte[] indexPage;
   private final Optional<byte[]> token;
+  private final ProviderHistory providerHistory;
 
   HttpApi(
       HttpChannelConfig config,
@@ -134,7 +136,8 @@ final class HttpApi {
       PendingGate gate,
       ChannelMetrics metrics,
       Supplier<String> state,
-      StatusExtras extras) {
+      StatusExtras extras,
+      ProviderHistory providerHistory) {
     this.config = config;
     this.askTimeout = askTimeout;
     this.router = router;
@@ -148,6 +151,7 @@ final class HttpApi {
     this.extras = extras;
     this.indexPage = loadIndexPage();
     this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
+    this.providerHistory = providerHistory;
   }
 
   /** Every endpoint, sealed with the JSON rejection and exception handlers. */
@@ -166,6 +170,7 @@ final class HttpApi {
             path(segment("chat").slash("completions"), () -> post(() -> message(this::chatCompletion))))),
         pathPrefix("api", () -> authorized(() -> concat(
             path("status", () -> get(() -> completeWithFuture(status()))),
+            path("history", () -> get(() -> json(StatusCodes.OK, HistoryJson.of(providerHistory, metrics.history())))),
             path(segment("conversations").slash(segment()).slash("messages"),
                 id -> post(() -> message(body -> conversationMessage(id, body))))))));
   }
