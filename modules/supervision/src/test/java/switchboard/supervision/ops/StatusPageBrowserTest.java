@@ -95,7 +95,7 @@ class StatusPageBrowserTest {
     assertTrue(lastShutdown.getText().startsWith("Previous run stopped ") && lastShutdown.getText().endsWith(": SIGTERM, 0 unanswered"),
         lastShutdown.getText());
 
-    assertTrue(driver.findElement(primary).getText().contains("working"), driver.findElement(primary).getText());
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "working"));
     assertEquals("all providers working", driver.findElement(By.id("overall")).getText());
     assertTrue(driver.findElements(By.cssSelector("button.reset")).isEmpty(), "nothing to reset while all work");
     for (String chart : List.of("calls", "latency", "spend")) {
@@ -111,9 +111,8 @@ class StatusPageBrowserTest {
 
     primaryOpen.set(true);
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "open"));
-    WebElement row = driver.findElement(primary);
-    assertTrue(row.getText().contains("paused until"), row.getText());
-    assertTrue(row.getText().contains("out of credits"), row.getText());
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "paused until"));
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "out of credits"));
     assertEquals("1 of 2 providers paused", driver.findElement(By.id("overall")).getText());
     assertEquals("open", driver.findElement(By.cssSelector(".key[data-key='primary#1']")).getAttribute("data-state"));
     assertEquals("degraded", driver.findElement(By.id("overall")).getAttribute("data-state"));
@@ -149,8 +148,7 @@ class StatusPageBrowserTest {
 
     By primary = By.cssSelector("tr.provider[data-provider='primary']");
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "open"));
-    assertTrue(driver.findElement(primary).getText().contains("paused — needs an operator (key refused)"),
-        driver.findElement(primary).getText());
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "paused — needs an operator (key refused)"));
     wait.until(d -> click(d.findElement(By.cssSelector("button.reset[data-provider='primary'][data-key='primary#1']"))));
     wait.until(ExpectedConditions.attributeToBe(By.id("notice"), "data-kind", "ok"));
     assertEquals("key primary#1 of primary reset by you", driver.findElement(By.id("notice")).getText());
