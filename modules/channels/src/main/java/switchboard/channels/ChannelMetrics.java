@@ -17,7 +17,8 @@ import java.util.function.IntSupplier;
  * <p>The pending gauge reads the {@link IntSupplier} of the channel instance that created this object,
  * so a restarted channel replaces its predecessor's gauge. The supplier is read on the scraping thread:
  * it must be thread-safe (an actor mirrors its count in an {@code AtomicInteger}). Every method may be
- * called from any thread.
+ * called from any thread. Requests and busy replies also go to the channel's last-hour
+ * {@link ChannelHistory}, by default the one kept alongside {@code registry}.
  */
 public final class ChannelMetrics {
   private static final String PENDING = "switchboard.pending.messages";
@@ -27,14 +28,22 @@ public final class ChannelMetrics {
   private final Counter busyReplies;
   private final Timer latency;
   private final Meter pendingGauge;
+  private final ChannelHistory history;
 
   /**
    * Registers the meters of channel {@code channel}; {@code pending} is its current count of messages
    * received and not yet answered, {@code requestTimeout} bounds the latency histogram.
    */
   public ChannelMetrics(MeterRegistry registry, String channel, IntSupplier pending, Duration requestTimeout) {
+    this(registry, channel, pending, requestTimeout, ChannelHistory.of(registry));
+  }
+
+  /** Like the constructor above, feeding {@code history} instead of the registry's. */
+  public ChannelMetrics(
+      MeterRegistry registry, String channel, IntSupplier pending, Duration requestTimeout, ChannelHistory history) {
     this.registry = registry;
     this.channel = channel;
+    this.history = history;
     Gauge previous = registry.find(PENDING).tag("channel", channel).gauge();
     if (previous != null) {
       registry.remove(previous);
@@ -77,11 +86,18 @@ public final class ChannelMetrics {
         .tag("outcome", outcome)
         .register(registry)
         .increment();
+    history.request(channel, outcome);
   }
 
   /** One message answered at once with the busy reply. */
   public void busy() {
     busyReplies.increment();
+    history.busy(channel);
+  }
+
+  /** The last-hour history this channel feeds. */
+  public ChannelHistory history() {
+    return history;
   }
 
   /** Removes the pending gauge of a channel that stopped for good. */

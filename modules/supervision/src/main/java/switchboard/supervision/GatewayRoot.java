@@ -33,6 +33,7 @@ import switchboard.providers.ProviderEvents;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.providers.observe.CompositeEvents;
 import switchboard.providers.observe.ProviderCallLog;
+import switchboard.providers.observe.ProviderHistory;
 import switchboard.providers.observe.ProviderMetrics;
 import switchboard.router.ConversationsActor;
 import switchboard.router.FallbackPlan;
@@ -147,8 +148,9 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     ActorRef<AlertsActor.Command> alerts =
         spawn(AlertsActor.create(config.alerts(), fallbackPlan(config), adminChat), "alerts");
     ProviderMetrics providerMetrics = new ProviderMetrics(registry);
+    ProviderHistory providerHistory = new ProviderHistory();
     ProviderEvents events =
-        CompositeEvents.of(new ProviderCallLog(), providerMetrics, AlertsActor.asProviderEvents(alerts));
+        CompositeEvents.of(new ProviderCallLog(), providerMetrics, AlertsActor.asProviderEvents(alerts), providerHistory);
 
     Map<String, ActorRef<ProviderActor.Command>> providers = new LinkedHashMap<>();
     List<ProviderHandle> handles = new ArrayList<>();
@@ -187,7 +189,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
                 spawn(
                     HttpChannel.create(
                         config.http(), router, conversations, otherChannels, registry,
-                        config.router().requestTimeout(), statusExtras(alerts, lastShutdown)),
+                        config.router().requestTimeout(), statusExtras(alerts, lastShutdown), providerHistory),
                     HttpChannel.NAME))
             : Optional.empty();
     this.children = new Children(Map.copyOf(providers), router, conversations, http, telegram, alerts);

@@ -65,6 +65,7 @@ import switchboard.channels.ChannelStatusProbe;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
+import switchboard.providers.observe.ProviderHistory;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
@@ -127,6 +128,7 @@ final class HttpApi {
   private final StatusExtras extras;
   private final byte[] indexPage;
   private final Optional<byte[]> token;
+  private final ProviderHistory providerHistory;
 
   HttpApi(
       HttpChannelConfig config,
@@ -139,7 +141,8 @@ final class HttpApi {
       PendingGate gate,
       ChannelMetrics metrics,
       Supplier<String> state,
-      StatusExtras extras) {
+      StatusExtras extras,
+      ProviderHistory providerHistory) {
     this.config = config;
     this.askTimeout = askTimeout;
     this.router = router;
@@ -153,6 +156,7 @@ final class HttpApi {
     this.extras = extras;
     this.indexPage = loadIndexPage();
     this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
+    this.providerHistory = providerHistory;
   }
 
   /** Every endpoint, sealed with the JSON rejection and exception handlers. */
@@ -172,6 +176,7 @@ final class HttpApi {
         pathPrefix("api", () -> authorized(() -> concat(
             path("status", () -> get(() -> completeWithFuture(status()))),
             path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
+            path("history", () -> get(() -> json(StatusCodes.OK, HistoryJson.of(providerHistory, metrics.history())))),
             path(segment("conversations").slash(segment()).slash("messages"),
                 id -> post(() -> message(body -> conversationMessage(id, body))))))));
   }

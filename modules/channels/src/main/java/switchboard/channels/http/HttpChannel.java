@@ -26,6 +26,7 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
+import switchboard.providers.observe.ProviderHistory;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouterActor;
 import switchboard.router.RouterSettings;
@@ -152,8 +153,22 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
       PrometheusMeterRegistry metrics,
       Duration requestTimeout,
       StatusExtras extras) {
+    return create(
+        config, router, conversations, otherChannels, metrics, requestTimeout, extras, new ProviderHistory());
+  }
+
+  /** Like the {@code create} above; {@code GET /api/history} shows the providers' last hour from {@code history}. */
+  public static Behavior<Command> create(
+      HttpChannelConfig config,
+      ActorRef<RouterActor.Command> router,
+      ActorRef<ConversationsActor.Command> conversations,
+      List<ChannelStatusProbe> otherChannels,
+      PrometheusMeterRegistry metrics,
+      Duration requestTimeout,
+      StatusExtras extras,
+      ProviderHistory history) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> new HttpChannel(
-        context, timers, config, router, conversations, otherChannels, metrics, requestTimeout, extras)));
+        context, timers, config, router, conversations, otherChannels, metrics, requestTimeout, extras, history)));
   }
 
   /** A {@link ChannelStatusProbe} that asks {@code channel} for its status (for other channels' pages). */
@@ -170,7 +185,8 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
       List<ChannelStatusProbe> otherChannels,
       PrometheusMeterRegistry registry,
       Duration requestTimeout,
-      StatusExtras extras) {
+      StatusExtras extras,
+      ProviderHistory history) {
     super(context);
     this.config = config;
     this.timers = timers;
@@ -179,7 +195,7 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     Duration askTimeout = requestTimeout.plus(ASK_MARGIN);
     HttpApi api = new HttpApi(
         config, askTimeout, router, conversations, otherChannels, registry, context.getSystem(), gate, metrics,
-        () -> state, extras);
+        () -> state, extras, history);
     this.bindFuture =
         Http.get(context.getSystem())
             .newServerAt(config.host(), config.port())

@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
@@ -32,7 +35,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * Loads the real status page (the channels module's classpath resource) in headless Chromium against
  * a fake {@code /api/status} that asks for a token and then turns its first provider from closed to
- * open, as after a 402. Skipped where Debian's chromium-driver is not installed (failed instead when
+ * open, as after a 402, a fake {@code /api/history} with five minutes of data for the charts, and a
+ * fake reset endpoint that closes the provider again. Skipped where Debian's chromium-driver is not installed (failed instead when
  * SWITCHBOARD_REQUIRE_BROWSER=1).
  */
 @Timeout(120)
@@ -40,7 +44,9 @@ class StatusPageBrowserTest {
   private static final String TOKEN = "status-page-test-token";
 
   private final AtomicBoolean primaryOpen = new AtomicBoolean();
+  private final AtomicBoolean keyRefused = new AtomicBoolean();
   private final AtomicInteger unauthorized = new AtomicInteger();
+  private final List<String> resets = new CopyOnWriteArrayList<>();
   private HttpServer server;
   private ChromeDriver driver;
 
@@ -50,6 +56,8 @@ class StatusPageBrowserTest {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/", this::page);
     server.createContext("/api/status", this::status);
+    server.createContext("/api/history", this::history);
+    server.createContext("/api/providers/", this::reset);
     server.start();
     driver = HeadlessChromium.start(profile);
   }
@@ -65,7 +73,7 @@ class StatusPageBrowserTest {
   }
 
   @Test
-  void asksForTheTokenThenShowsAProviderTurnOpen() throws IOException {
+  void asksForTheTokenThenShowsAProviderTurnOpenInPlainWordsWithChartsAndResetsIt() throws IOException {
     driver.manage().window().setSize(new Dimension(1200, 900));
     driver.get("http://127.0.0.1:" + server.getAddress().getPort() + "/");
     WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
@@ -87,11 +95,25 @@ class StatusPageBrowserTest {
     assertTrue(lastShutdown.getText().startsWith("Previous run stopped ") && lastShutdown.getText().endsWith(": SIGTERM, 0 unanswered"),
         lastShutdown.getText());
 
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "working"));
+    assertEquals("all providers working", driver.findElement(By.id("overall")).getText());
+    assertTrue(driver.findElements(By.cssSelector("button.reset")).isEmpty(), "nothing to reset while all work");
+    for (String chart : List.of("calls", "latency", "spend")) {
+      wait.until(ExpectedConditions.attributeToBe(
+          By.cssSelector("svg.chart[data-chart='" + chart + "'][data-provider='primary']"), "data-points", "5"));
+    }
+    wait.until(ExpectedConditions.attributeToBe(
+        By.cssSelector("svg.chart[data-chart='messages'][data-channel='http']"), "data-points", "5"));
+    assertEquals(10, driver.findElements(By.cssSelector("svg.chart[data-chart='calls'][data-provider='primary'] rect")).size(),
+        "each minute stacks ok and failed calls");
+    assertEquals("0", driver.findElement(By.cssSelector("svg.chart[data-chart='calls'][data-provider='backup']")).getAttribute("data-points"));
+    assertTrue(driver.findElement(By.cssSelector(".history[data-provider='backup']")).getText().contains("no calls in the last hour"));
+
     primaryOpen.set(true);
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "open"));
-    WebElement row = driver.findElement(primary);
-    assertTrue(row.getText().contains("out_of_credits"), row.getText());
-    assertTrue(row.getText().contains("until"), row.getText());
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "paused until"));
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "out of credits"));
+    assertEquals("1 of 2 providers paused", driver.findElement(By.id("overall")).getText());
     assertEquals("open", driver.findElement(By.cssSelector(".key[data-key='primary#1']")).getAttribute("data-state"));
     assertEquals("degraded", driver.findElement(By.id("overall")).getAttribute("data-state"));
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("li.alert[data-type='out_of_credits']")));
@@ -104,6 +126,43 @@ class StatusPageBrowserTest {
     assertNotNull(scrollWidth);
     assertTrue(scrollWidth <= clientWidth, "no sideways scrolling on a phone: " + scrollWidth + " > " + clientWidth);
     screenshot("status-page-phone.png");
+
+    driver.manage().window().setSize(new Dimension(1200, 900));
+    By resetPrimary = By.cssSelector("button.reset[data-provider='primary']:not([data-key])");
+    wait.until(d -> click(d.findElement(resetPrimary)));
+    wait.until(ExpectedConditions.attributeToBe(By.id("notice"), "data-kind", "ok"));
+    assertEquals("primary reset by you", driver.findElement(By.id("notice")).getText());
+    assertEquals(List.of("primary {}"), resets);
+    wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "closed"));
+    assertEquals("up", driver.findElement(By.id("overall")).getAttribute("data-state"));
+  }
+
+  @Test
+  void plainWordsForAKeyRefusedAndAResetOfOneKey() {
+    keyRefused.set(true);
+    driver.manage().window().setSize(new Dimension(1200, 900));
+    driver.get("http://127.0.0.1:" + server.getAddress().getPort() + "/");
+    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token"))).sendKeys(TOKEN);
+    driver.findElement(By.cssSelector("#login-form button")).click();
+
+    By primary = By.cssSelector("tr.provider[data-provider='primary']");
+    wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "open"));
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "paused — needs an operator (key refused)"));
+    wait.until(d -> click(d.findElement(By.cssSelector("button.reset[data-provider='primary'][data-key='primary#1']"))));
+    wait.until(ExpectedConditions.attributeToBe(By.id("notice"), "data-kind", "ok"));
+    assertEquals("key primary#1 of primary reset by you", driver.findElement(By.id("notice")).getText());
+    assertEquals(List.of("primary {\"key\":\"primary#1\"}"), resets);
+  }
+
+  /** Clicks {@code button}; false when a redraw replaced it first, so a wait tries again. */
+  private static boolean click(WebElement button) {
+    try {
+      button.click();
+      return true;
+    } catch (StaleElementReferenceException e) {
+      return false;
+    }
   }
 
   private void screenshot(String name) throws IOException {
@@ -121,13 +180,64 @@ class StatusPageBrowserTest {
     }
   }
 
-  private void status(HttpExchange exchange) throws IOException {
-    if (!("Bearer " + TOKEN).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
-      unauthorized.incrementAndGet();
-      send(exchange, 401, "application/json", "{\"error\":{\"type\":\"unauthorized\",\"message\":\"missing or wrong token\"}}");
+  /** False (and 401 sent) without the page's token. */
+  private boolean authorized(HttpExchange exchange) throws IOException {
+    if (("Bearer " + TOKEN).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+      return true;
+    }
+    unauthorized.incrementAndGet();
+    send(exchange, 401, "application/json", "{\"error\":{\"type\":\"unauthorized\",\"message\":\"missing or wrong token\"}}");
+    return false;
+  }
+
+  /** Five minutes of primary and http traffic up to the last one; backup has none. */
+  private void history(HttpExchange exchange) throws IOException {
+    if (!authorized(exchange)) {
       return;
     }
-    boolean open = primaryOpen.get();
+    Instant now = Instant.now();
+    List<String> primary = new ArrayList<>();
+    List<String> http = new ArrayList<>();
+    for (int ago = 5; ago >= 1; ago--) {
+      Instant start = now.minus(ago, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.MINUTES);
+      primary.add("{\"start\": \"%s\", \"calls\": {\"ok\": %d, \"out_of_credits\": 1}, \"refused\": 0, \"p50_ms\": %d.0, \"p99_ms\": %d.0, \"spend\": 0.0012}"
+          .formatted(start, ago + 2, 10 + ago, 40 + 10 * ago));
+      http.add("{\"start\": \"%s\", \"messages\": %d, \"busy\": %d, \"outcomes\": {\"ok\": %d}}".formatted(start, ago + 3, ago % 2, ago + 3));
+    }
+    send(exchange, 200, "application/json", """
+        {"minutes": 60, "now": "%s",
+         "providers": [{"name": "primary", "buckets": [%s]}, {"name": "backup", "buckets": []}],
+         "channels": [{"name": "http", "buckets": [%s]}]}
+        """.formatted(now, String.join(",", primary), String.join(",", http)));
+  }
+
+  /** {@code POST /api/providers/primary/reset} as the gateway answers it: closes the fake's breakers. */
+  private void reset(HttpExchange exchange) throws IOException {
+    if (!authorized(exchange)) {
+      return;
+    }
+    boolean asExpected = exchange.getRequestMethod().equals("POST")
+        && exchange.getRequestURI().getPath().equals("/api/providers/primary/reset")
+        && "status-page".equals(exchange.getRequestHeaders().getFirst("X-Switchboard-Origin"))
+        && exchange.getRequestHeaders().getFirst("Content-Type").startsWith("application/json");
+    if (!asExpected) {
+      send(exchange, 404, "application/json", "{\"error\":{\"type\":\"not_found\",\"message\":\"unexpected reset request\"}}");
+      return;
+    }
+    String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    resets.add("primary " + body);
+    primaryOpen.set(false);
+    keyRefused.set(false);
+    send(exchange, 200, "application/json", "{\"provider\": \"primary\", \"key\": null, \"reset_by\": \"status-page\", \"closed\": 2, \"status\": {}}");
+  }
+
+  private void status(HttpExchange exchange) throws IOException {
+    if (!authorized(exchange)) {
+      return;
+    }
+    boolean refused = keyRefused.get();
+    boolean open = primaryOpen.get() || refused;
+    String reason = refused ? "auth_failed" : "out_of_credits";
     Instant until = Instant.now().plus(9, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
     String primaryState = open ? "open" : "closed";
     String json = """
@@ -153,11 +263,11 @@ class StatusPageBrowserTest {
         """.formatted(
             open ? 12 : 3,
             primaryState,
-            open ? "\"out_of_credits\"" : "null",
-            open ? "\"" + until + "\"" : "null",
+            open ? "\"" + reason + "\"" : "null",
+            open && !refused ? "\"" + until + "\"" : "null",
             primaryState,
-            open ? "\"out_of_credits\"" : "null",
-            open
+            open ? "\"" + reason + "\"" : "null",
+            primaryOpen.get()
                 ? "[{\"type\": \"out_of_credits\", \"provider\": \"primary\", \"time\": \"" + Instant.now().truncatedTo(ChronoUnit.SECONDS)
                     + "\", \"message\": \"Provider primary returned 402: out of credits. Top up the balance; messages fall back to the next provider meanwhile.\"}]"
                 : "[]");
