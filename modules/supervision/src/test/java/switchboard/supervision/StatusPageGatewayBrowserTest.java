@@ -7,7 +7,6 @@ import static switchboard.supervision.TestGateway.provider;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,15 +56,15 @@ class StatusPageGatewayBrowserTest extends TwoProviderTest {
     try (TestGateway gw = gateway("", "")) {
       driver.manage().window().setSize(new Dimension(1200, 900));
       driver.get(gw.uri("/").toString());
-      WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+      WebDriverWait wait = HeadlessChromium.await(driver);
 
       By primaryRow = By.cssSelector("tr.provider[data-provider='primary']");
       wait.until(ExpectedConditions.attributeToBe(primaryRow, "data-state", "closed"));
       assertEquals(List.of("primary", "backup"),
-          driver.findElements(By.cssSelector("tr.provider")).stream().map(e -> e.getAttribute("data-provider")).toList());
+          HeadlessChromium.attrs(driver, By.cssSelector("tr.provider"), "data-provider"));
       assertEquals("serving",
-          driver.findElement(By.cssSelector("tr.channel[data-channel='http']")).getAttribute("data-state"));
-      assertEquals("up", driver.findElement(By.id("overall")).getAttribute("data-state"));
+          HeadlessChromium.attr(driver, By.cssSelector("tr.channel[data-channel='http']"), "data-state"));
+      assertEquals("up", HeadlessChromium.attr(driver, By.id("overall"), "data-state"));
       assertEquals(0, primary.calls().size(), "nothing sent yet");
 
       TestGateway.Reply reply = gw.say("alice", "hello");
@@ -74,8 +73,8 @@ class StatusPageGatewayBrowserTest extends TwoProviderTest {
 
       wait.until(ExpectedConditions.attributeToBe(primaryRow, "data-state", "open"));
       wait.until(ExpectedConditions.textToBePresentInElementLocated(primaryRow, "out of credits"));
-      assertEquals("open", driver.findElement(By.cssSelector(".key[data-key='primary#1']")).getAttribute("data-state"));
-      assertEquals("degraded", driver.findElement(By.id("overall")).getAttribute("data-state"));
+      assertEquals("open", HeadlessChromium.attr(driver, By.cssSelector(".key[data-key='primary#1']"), "data-state"));
+      assertEquals("degraded", HeadlessChromium.attr(driver, By.id("overall"), "data-state"));
       wait.until(ExpectedConditions.visibilityOfElementLocated(
           By.cssSelector("li.alert[data-type='out_of_credits']")));
       Path shot = HeadlessChromium.screenshot(driver, "status-page-gateway.png");
@@ -106,7 +105,7 @@ class StatusPageGatewayBrowserTest extends TwoProviderTest {
     try (TestGateway gw = gateway("", "")) {
       driver.manage().window().setSize(new Dimension(1200, 900));
       driver.get(gw.uri("/").toString());
-      WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+      WebDriverWait wait = HeadlessChromium.await(driver);
       By primaryRow = By.cssSelector("tr.provider[data-provider='primary']");
       wait.until(ExpectedConditions.attributeToBe(primaryRow, "data-state", "closed"));
 
@@ -119,7 +118,7 @@ class StatusPageGatewayBrowserTest extends TwoProviderTest {
       By reset = By.cssSelector("button.reset[data-provider='primary']:not([data-key])");
       wait.until(d -> click(d, reset));
       wait.until(d -> !d.findElement(By.id("notice")).getAttribute("data-kind").isEmpty());
-      assertEquals("primary reset by you", driver.findElement(By.id("notice")).getText(), "the endpoint answered 200");
+      assertEquals("primary reset by you", HeadlessChromium.text(driver, By.id("notice")), "the endpoint answered 200");
       wait.until(ExpectedConditions.attributeToBe(primaryRow, "data-state", "closed"));
 
       TestGateway.Reply next = gw.say("alice", "and now?");

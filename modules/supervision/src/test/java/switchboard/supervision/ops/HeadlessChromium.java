@@ -8,6 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Function;
+import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.support.ui.WebDriverWait;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
@@ -51,6 +57,43 @@ public final class HeadlessChromium {
     ChromeDriver driver = new ChromeDriver(service, options);
     driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
     return driver;
+  }
+
+  /**
+   * A 30 s wait that also looks again when the page has redrawn the element it found (the status
+   * page rebuilds its tables on every refresh, so a found row can be replaced before it is read).
+   */
+  public static WebDriverWait await(WebDriver driver) {
+    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+    wait.ignoring(StaleElementReferenceException.class);
+    return wait;
+  }
+
+  /** Attribute {@code name} of the element {@code by} finds now, found again if a redraw replaced it. */
+  public static String attr(WebDriver driver, By by, String name) {
+    return fresh(driver, d -> d.findElement(by).getAttribute(name));
+  }
+
+  /** The text of the element {@code by} finds now, found again if a redraw replaced it. */
+  public static String text(WebDriver driver, By by) {
+    return fresh(driver, d -> d.findElement(by).getText());
+  }
+
+  /** Attribute {@code name} of every element {@code by} finds, in page order. */
+  public static List<String> attrs(WebDriver driver, By by, String name) {
+    return fresh(driver, d -> d.findElements(by).stream().map(e -> e.getAttribute(name)).toList());
+  }
+
+  private static <T> T fresh(WebDriver driver, Function<WebDriver, T> read) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return read.apply(driver);
+      } catch (StaleElementReferenceException e) {
+        if (attempt == 10) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** Saves what the browser shows as {@code target/<name>}; returns the file. */

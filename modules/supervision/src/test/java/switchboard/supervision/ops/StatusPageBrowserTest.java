@@ -3,6 +3,10 @@ package switchboard.supervision.ops;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static switchboard.supervision.ops.HeadlessChromium.attr;
+import static switchboard.supervision.ops.HeadlessChromium.attrs;
+import static switchboard.supervision.ops.HeadlessChromium.await;
+import static switchboard.supervision.ops.HeadlessChromium.text;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -11,7 +15,6 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -76,7 +79,7 @@ class StatusPageBrowserTest {
   void asksForTheTokenThenShowsAProviderTurnOpenInPlainWordsWithChartsAndResetsIt() throws IOException {
     driver.manage().window().setSize(new Dimension(1200, 900));
     driver.get("http://127.0.0.1:" + server.getAddress().getPort() + "/");
-    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+    WebDriverWait wait = await(driver);
 
     WebElement tokenField = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token")));
     assertTrue(unauthorized.get() > 0, "the page asked without a token first");
@@ -85,18 +88,18 @@ class StatusPageBrowserTest {
 
     By primary = By.cssSelector("tr.provider[data-provider='primary']");
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "closed"));
-    List<String> order = driver.findElements(By.cssSelector("tr.provider")).stream().map(e -> e.getAttribute("data-provider")).toList();
+    List<String> order = attrs(driver, By.cssSelector("tr.provider"), "data-provider");
     assertEquals(List.of("primary", "backup"), order, "providers in priority order");
-    assertEquals("closed", driver.findElement(By.cssSelector(".key[data-key='primary#1']")).getAttribute("data-state"));
-    assertEquals("up", driver.findElement(By.id("overall")).getAttribute("data-state"));
-    assertTrue(driver.findElement(By.cssSelector("tr.channel[data-channel='http']")).getText().contains("3 / 100"));
-    WebElement lastShutdown = driver.findElement(By.id("last-shutdown"));
-    assertEquals("SIGTERM", lastShutdown.getAttribute("data-reason"));
-    assertTrue(lastShutdown.getText().startsWith("Previous run stopped ") && lastShutdown.getText().endsWith(": SIGTERM, 0 unanswered"),
-        lastShutdown.getText());
+    assertEquals("closed", attr(driver, By.cssSelector(".key[data-key='primary#1']"), "data-state"));
+    assertEquals("up", attr(driver, By.id("overall"), "data-state"));
+    assertTrue(text(driver, By.cssSelector("tr.channel[data-channel='http']")).contains("3 / 100"));
+    assertEquals("SIGTERM", attr(driver, By.id("last-shutdown"), "data-reason"));
+    String lastShutdown = text(driver, By.id("last-shutdown"));
+    assertTrue(lastShutdown.startsWith("Previous run stopped ") && lastShutdown.endsWith(": SIGTERM, 0 unanswered"),
+        lastShutdown);
 
     wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "working"));
-    assertEquals("all providers working", driver.findElement(By.id("overall")).getText());
+    assertEquals("all providers working", text(driver, By.id("overall")));
     assertTrue(driver.findElements(By.cssSelector("button.reset")).isEmpty(), "nothing to reset while all work");
     for (String chart : List.of("calls", "latency", "spend")) {
       wait.until(ExpectedConditions.attributeToBe(
@@ -106,16 +109,16 @@ class StatusPageBrowserTest {
         By.cssSelector("svg.chart[data-chart='messages'][data-channel='http']"), "data-points", "5"));
     assertEquals(10, driver.findElements(By.cssSelector("svg.chart[data-chart='calls'][data-provider='primary'] rect")).size(),
         "each minute stacks ok and failed calls");
-    assertEquals("0", driver.findElement(By.cssSelector("svg.chart[data-chart='calls'][data-provider='backup']")).getAttribute("data-points"));
-    assertTrue(driver.findElement(By.cssSelector(".history[data-provider='backup']")).getText().contains("no calls in the last hour"));
+    assertEquals("0", attr(driver, By.cssSelector("svg.chart[data-chart='calls'][data-provider='backup']"), "data-points"));
+    assertTrue(text(driver, By.cssSelector(".history[data-provider='backup']")).contains("no calls in the last hour"));
 
     primaryOpen.set(true);
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "open"));
     wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "paused until"));
     wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "out of credits"));
-    assertEquals("1 of 2 providers paused", driver.findElement(By.id("overall")).getText());
-    assertEquals("open", driver.findElement(By.cssSelector(".key[data-key='primary#1']")).getAttribute("data-state"));
-    assertEquals("degraded", driver.findElement(By.id("overall")).getAttribute("data-state"));
+    assertEquals("1 of 2 providers paused", text(driver, By.id("overall")));
+    assertEquals("open", attr(driver, By.cssSelector(".key[data-key='primary#1']"), "data-state"));
+    assertEquals("degraded", attr(driver, By.id("overall"), "data-state"));
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("li.alert[data-type='out_of_credits']")));
     screenshot("status-page-desktop.png");
 
@@ -131,10 +134,10 @@ class StatusPageBrowserTest {
     By resetPrimary = By.cssSelector("button.reset[data-provider='primary']:not([data-key])");
     wait.until(d -> click(d.findElement(resetPrimary)));
     wait.until(ExpectedConditions.attributeToBe(By.id("notice"), "data-kind", "ok"));
-    assertEquals("primary reset by you", driver.findElement(By.id("notice")).getText());
+    assertEquals("primary reset by you", text(driver, By.id("notice")));
     assertEquals(List.of("primary {}"), resets);
     wait.until(ExpectedConditions.attributeToBe(primary, "data-state", "closed"));
-    assertEquals("up", driver.findElement(By.id("overall")).getAttribute("data-state"));
+    assertEquals("up", attr(driver, By.id("overall"), "data-state"));
   }
 
   @Test
@@ -142,7 +145,7 @@ class StatusPageBrowserTest {
     keyRefused.set(true);
     driver.manage().window().setSize(new Dimension(1200, 900));
     driver.get("http://127.0.0.1:" + server.getAddress().getPort() + "/");
-    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+    WebDriverWait wait = await(driver);
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("token"))).sendKeys(TOKEN);
     driver.findElement(By.cssSelector("#login-form button")).click();
 
@@ -151,7 +154,7 @@ class StatusPageBrowserTest {
     wait.until(ExpectedConditions.textToBePresentInElementLocated(primary, "paused — needs an operator (key refused)"));
     wait.until(d -> click(d.findElement(By.cssSelector("button.reset[data-provider='primary'][data-key='primary#1']"))));
     wait.until(ExpectedConditions.attributeToBe(By.id("notice"), "data-kind", "ok"));
-    assertEquals("key primary#1 of primary reset by you", driver.findElement(By.id("notice")).getText());
+    assertEquals("key primary#1 of primary reset by you", text(driver, By.id("notice")));
     assertEquals(List.of("primary {\"key\":\"primary#1\"}"), resets);
   }
 
