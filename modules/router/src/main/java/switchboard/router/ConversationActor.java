@@ -11,32 +11,42 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
+import switchboard.providers.CborSerializable;
 import switchboard.providers.OutcomeKind;
 
 /**
- * One conversation ({@code channel:conversation}): keeps its recent history so every request carries
- * the context, and answers its messages strictly in arrival order, one request in flight at a time.
- * All of its state lives here and is reachable only by messages, so it can become a Cluster Sharding
- * entity (and its history durable) without changing its callers.
+ * One conversation ({@code channel:conversation}), event-sourced: its history is the events
+ * {@link TurnRecorded} (a user message and the answer to it) and {@link Cleared}, kept in the
+ * gateway's store, so it survives passivation, a restart and a crash of the process. It answers its
+ * messages strictly in arrival order, one request in flight at a time.
  *
- * <p>History: the last {@code history-length} user and assistant messages of answered turns, never
- * starting with an assistant message; a failed turn adds nothing (the user is told what happened and
- * sends again). The system prompt, when set, is sent first and not counted.
+ * <p>Exactly once: a message's turn is persisted before its answer is sent; a failed turn adds
+ * nothing (the user is told what happened and sends again). The history sent with a message is the
+ * last {@code history-length} user and assistant messages, never starting with an assistant
+ * message; the system prompt, when set, is sent first and not counted. What is kept is bounded too:
+ * a snapshot every {@code history-length / 2} turns (at least one) holds the trimmed history, two
+ * snapshots are kept and the events behind the older one are deleted, so a long chat keeps at most
+ * {@code 1.5 x history-length} events (3 snapshot intervals) and two snapshots, however long it runs.
  *
  * <p>After {@code idle-timeout} with nothing pending it tells its owner {@link Idle}; the owner stops
- * sending to it and replies {@link Stop} (the same handshake as Cluster Sharding passivation, so no
- * message is sent to a conversation that is already gone). If it crashes, every message in flight or
- * queued is answered {@code unavailable} ("internal error, please send your message again") before it
- * restarts, so nothing is left unanswered.
+ * sending to it and replies {@link Stop} (the same handshake as Cluster Sharding passivation). If it
+ * crashes, or the store fails a write, every message in flight or queued is answered
+ * {@code unavailable} before it restarts, so nothing is left unanswered.
  */
-public final class ConversationActor extends AbstractBehavior<ConversationActor.Command> {
+public final class ConversationActor
+    extends EventSourcedBehaviorWithEnforcedReplies<ConversationActor.Command, ConversationActor.Event, ConversationActor.History> {
 
   public sealed interface Command {}
 
@@ -45,6 +55,9 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
 
   /** Forget the history, after the messages that arrived before it are answered. */
   public record Reset(ActorRef<ConversationsActor.Done> replyTo) implements Command {}
+
+  /** Reply with the stored history (answered turns only), oldest first. */
+  public record GetHistory(ActorRef<List<ChatMessage>> replyTo) implements Command {}
 
   /** Throw, to exercise supervision (tests and chaos drills). */
   public enum Crash implements Command {
@@ -61,26 +74,66 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
 
   private record Answered(Message message, RouteResult result) implements Command {}
 
-  /**
-   * A queued message or reset with the instant its answer is due: {@code request-timeout} after it
-   * arrived, so time spent waiting behind earlier messages counts against it and the channel that
-   * waits for the answer is never outlived.
-   */
-  private record Pending(Command command, Instant deadline) {}
-
   private enum IdleTimeout implements Command {
     INSTANCE
   }
 
+  /** A persist is done: go on with the queue (a persist's callback cannot persist again itself). */
+  private enum Continue implements Command {
+    INSTANCE
+  }
+
+  /** What is stored: a turn answered, or the history cleared. */
+  public sealed interface Event extends CborSerializable {}
+
+  /** A user message and the answer it got. */
+  public record TurnRecorded(String user, String assistant) implements Event {}
+
+  /** The history was cleared ({@code DELETE /api/conversations/{id}}, Telegram's /new). */
+  public record Cleared() implements Event {}
+
+  /** The recent history, trimmed to {@code history-length} messages; the state and the snapshot. */
+  public record History(List<ChatMessage> messages) implements CborSerializable {
+    public static final History EMPTY = new History(List.of());
+
+    public History {
+      messages = List.copyOf(messages);
+    }
+
+    History with(String user, String assistant, int limit) {
+      Deque<ChatMessage> kept = new ArrayDeque<>(messages);
+      kept.add(ChatMessage.user(user));
+      kept.add(ChatMessage.assistant(assistant));
+      while (kept.size() > limit) {
+        kept.removeFirst();
+      }
+      while (!kept.isEmpty() && kept.peekFirst().role().equals("assistant")) {
+        kept.removeFirst();
+      }
+      return new History(new ArrayList<>(kept));
+    }
+  }
+
+  /**
+   * A queued message or reset with the instant its answer is due: {@code request-timeout} after it
+   * arrived, so time spent waiting behind earlier messages counts against it.
+   */
+  private record Pending(Command command, Instant deadline) {}
+
   private final String conversationId;
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
   private final ActorRef<RouterActor.Command> router;
   private final ConversationSettings settings;
   private final ActorRef<Idle> owner;
-  private final TimerScheduler<Command> timers;
-  private final Deque<ChatMessage> history = new ArrayDeque<>();
   private final Deque<Pending> queue = new ArrayDeque<>();
   private Message inFlight;
   private boolean stopRequested;
+
+  /** The persistence id of conversation {@code conversationId} in the store. */
+  public static PersistenceId persistenceId(String conversationId) {
+    return PersistenceId.of("conversation", conversationId);
+  }
 
   public static Behavior<Command> create(
       String conversationId,
@@ -100,7 +153,8 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
       ActorRef<RouterActor.Command> router,
       ConversationSettings settings,
       ActorRef<Idle> owner) {
-    super(context);
+    super(persistenceId(conversationId));
+    this.context = context;
     this.timers = timers;
     this.conversationId = conversationId;
     this.router = router;
@@ -110,103 +164,141 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
   }
 
   @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Message.class, this::enqueue)
-        .onMessage(Reset.class, this::enqueue)
-        .onMessage(Answered.class, this::onAnswered)
-        .onMessageEquals(IdleTimeout.INSTANCE, this::onIdleTimeout)
-        .onMessageEquals(Stop.INSTANCE, this::onStop)
-        .onMessageEquals(Crash.INSTANCE, this::onCrash)
-        .onSignal(PreRestart.class, signal -> answerPendingAfterFailure())
-        .onSignal(PostStop.class, signal -> answerPendingAfterFailure())
+  public History emptyState() {
+    return History.EMPTY;
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(Math.max(1, settings.historyLength() / 2), 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, History> commandHandler() {
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(Message.class, this::enqueue)
+        .onCommand(Reset.class, this::enqueue)
+        .onCommand(GetHistory.class, this::onGetHistory)
+        .onCommand(Answered.class, this::onAnswered)
+        .onCommand(IdleTimeout.class, this::onIdleTimeout)
+        .onCommand(Continue.class, (history, next) -> drain(history))
+        .onCommand(Stop.class, this::onStop)
+        .onCommand(Crash.class, this::onCrash)
         .build();
   }
 
-  private Behavior<Command> enqueue(Command command) {
+  @Override
+  public EventHandler<History, Event> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(TurnRecorded.class, (history, turn) -> history.with(turn.user(), turn.assistant(), settings.historyLength()))
+        .onEvent(Cleared.class, (history, cleared) -> History.EMPTY)
+        .build();
+  }
+
+  @Override
+  public SignalHandler<History> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(PreRestart.instance(), history -> answerPendingAfterFailure())
+        .onSignal(PostStop.instance(), history -> answerPendingAfterFailure())
+        .build();
+  }
+
+  // ---- handlers --------------------------------------------------------------------------------
+
+  private ReplyEffect<Event, History> enqueue(History history, Command command) {
     timers.cancel(IdleTimeout.INSTANCE);
     queue.add(new Pending(command, Instant.now().plus(settings.requestTimeout())));
-    return drain();
+    return drain(history);
   }
 
-  private Behavior<Command> onAnswered(Answered answered) {
+  private ReplyEffect<Event, History> onGetHistory(History history, GetHistory get) {
+    return Effect().reply(get.replyTo(), history.messages());
+  }
+
+  private ReplyEffect<Event, History> onAnswered(History history, Answered answered) {
     if (answered.message() != inFlight) {
-      getContext().getLog().debug("conversation {}: ignoring an answer to a message already answered", conversationId);
-      return this;
+      context.getLog().debug("conversation {}: ignoring an answer to a message already answered", conversationId);
+      return Effect().noReply();
     }
-    inFlight = null;
-    answered.message().replyTo().tell(answered.result());
-    if (answered.result() instanceof RouteResult.Answered reply) {
-      remember(answered.message().text(), reply.text());
+    if (!(answered.result() instanceof RouteResult.Answered reply)) {
+      inFlight = null;
+      answered.message().replyTo().tell(answered.result());
+      return drain(history);
     }
-    return drain();
+    return Effect()
+        .persist(new TurnRecorded(answered.message().text(), reply.text()))
+        .thenRun(after -> {
+          inFlight = null;
+          answered.message().replyTo().tell(answered.result());
+          context.getSelf().tell(Continue.INSTANCE);
+        })
+        .thenNoReply();
   }
 
-  private Behavior<Command> onIdleTimeout() {
+  private ReplyEffect<Event, History> onIdleTimeout(History history, IdleTimeout timeout) {
     if (isIdle()) {
-      getContext().getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
-      owner.tell(new Idle(conversationId, getContext().getSelf()));
+      context.getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
+      owner.tell(new Idle(conversationId, context.getSelf()));
     }
-    return this;
+    return Effect().noReply();
   }
 
-  private Behavior<Command> onStop() {
+  private ReplyEffect<Event, History> onStop(History history, Stop stop) {
     stopRequested = true;
-    return isIdle() ? Behaviors.stopped() : this;
+    return isIdle() ? Effect().stop().thenNoReply() : Effect().noReply();
   }
 
-  private Behavior<Command> onCrash() {
+  private ReplyEffect<Event, History> onCrash(History history, Crash crash) {
     throw new IllegalStateException("crash drill in conversation " + conversationId);
   }
 
-  /** Starts the next queued item when nothing is in flight; stops or arms the idle timer when done. */
-  private Behavior<Command> drain() {
+  // ---- the queue -------------------------------------------------------------------------------
+
+  /**
+   * Starts the next queued item when nothing is in flight: a message is sent to the router, a reset
+   * persists {@link Cleared} (and the queue goes on after it); stops or arms the idle timer when done.
+   */
+  private ReplyEffect<Event, History> drain(History history) {
     while (inFlight == null && !queue.isEmpty()) {
       Pending next = queue.poll();
       if (next.command() instanceof Reset reset) {
-        history.clear();
-        reset.replyTo().tell(ConversationsActor.Done.INSTANCE);
-      } else if (next.deadline().isAfter(Instant.now())) {
-        send((Message) next.command(), next.deadline());
+        return Effect()
+            .persist(new Cleared())
+            .thenRun(after -> context.getSelf().tell(Continue.INSTANCE))
+            .thenReply(reset.replyTo(), after -> ConversationsActor.Done.INSTANCE);
+      }
+      Message message = (Message) next.command();
+      if (next.deadline().isAfter(Instant.now())) {
+        send(message, next.deadline(), history);
       } else {
-        ((Message) next.command()).replyTo().tell(waitedTooLong());
+        message.replyTo().tell(waitedTooLong());
       }
     }
     if (!isIdle()) {
-      return this;
+      return Effect().noReply();
     }
     if (stopRequested) {
-      return Behaviors.stopped();
+      return Effect().stop().thenNoReply();
     }
     timers.startSingleTimer(IdleTimeout.INSTANCE, settings.idleTimeout());
-    return this;
+    return Effect().noReply();
   }
 
-  private void send(Message message, Instant deadline) {
+  private void send(Message message, Instant deadline, History history) {
     inFlight = message;
-    List<ChatMessage> messages = new ArrayList<>(history.size() + 2);
+    List<ChatMessage> messages = new ArrayList<>(history.messages().size() + 2);
     settings.systemPrompt().ifPresent(prompt -> messages.add(ChatMessage.system(prompt)));
-    messages.addAll(history);
+    messages.addAll(history.messages());
     messages.add(ChatMessage.user(message.text()));
     ChatRequest request = ChatRequest.of(conversationId, messages);
-    getContext()
-        .ask(
-            RouteResult.class,
-            router,
-            Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
-            replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),
-            (result, failure) -> new Answered(message, result != null ? result : noAnswer()));
-  }
-
-  private void remember(String userText, String assistantText) {
-    history.add(ChatMessage.user(userText));
-    history.add(ChatMessage.assistant(assistantText));
-    while (history.size() > settings.historyLength()) {
-      history.removeFirst();
-    }
-    while (!history.isEmpty() && history.peekFirst().role().equals("assistant")) {
-      history.removeFirst();
-    }
+    context.ask(
+        RouteResult.class,
+        router,
+        Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
+        replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),
+        (result, failure) -> new Answered(message, result != null ? result : noAnswer()));
   }
 
   private boolean isIdle() {
@@ -223,7 +315,7 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
   }
 
   /** Nothing is left unanswered when this conversation fails: pending messages hear about it. */
-  private Behavior<Command> answerPendingAfterFailure() {
+  private void answerPendingAfterFailure() {
     int answered = 0;
     if (inFlight != null) {
       inFlight.replyTo().tell(internalError());
@@ -241,11 +333,9 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
     }
     queue.clear();
     if (answered > 0) {
-      getContext()
-          .getLog()
+      context.getLog()
           .warn("conversation {} failed: answered {} pending message(s) with an internal error", conversationId, answered);
     }
-    return this;
   }
 
   private RouteResult waitedTooLong() {

@@ -15,11 +15,13 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import switchboard.providers.ChatMessage;
 
 /**
  * Spawns one {@link ConversationActor} per conversation id ({@code channel:conversation}, e.g.
  * {@code telegram:12345} or {@code http:abc}) on demand and forwards each message to it; the
- * conversation keeps its recent history and answers its messages in arrival order.
+ * conversation keeps its recent history (durably, in the gateway's store) and answers its messages
+ * in arrival order.
  *
  * <p>A crashing conversation is restarted with backoff (a bounded number of times in a row) without
  * touching the others. An idle conversation asks to be stopped; messages for it that arrive while it
@@ -38,8 +40,14 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   public record UserMessage(String conversationId, String text, ActorRef<RouteResult> replyTo)
       implements Command {}
 
-  /** Forget the history of {@code conversationId} (Telegram's /new); {@code replyTo} hears when done. */
+  /**
+   * Forget the history of {@code conversationId} (Telegram's /new, {@code DELETE /api/conversations/{id}})
+   * in the store, after the messages that arrived before it; {@code replyTo} hears when done.
+   */
   public record Reset(String conversationId, ActorRef<Done> replyTo) implements Command {}
+
+  /** Reply with the stored history of {@code conversationId} (empty when it has none), oldest first. */
+  public record GetHistory(String conversationId, ActorRef<List<ChatMessage>> replyTo) implements Command {}
 
   /** Make conversation {@code conversationId} throw, to exercise supervision (tests, chaos drills). */
   public record Crash(String conversationId) implements Command {}
@@ -81,6 +89,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     return newReceiveBuilder()
         .onMessage(UserMessage.class, this::onUserMessage)
         .onMessage(Reset.class, this::onReset)
+        .onMessage(GetHistory.class, this::onGetHistory)
         .onMessage(Crash.class, this::onCrash)
         .onMessage(GetActive.class, this::onGetActive)
         .onMessage(IdleReported.class, this::onIdleReported)
@@ -94,11 +103,12 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   }
 
   private Behavior<Command> onReset(Reset reset) {
-    if (live.containsKey(reset.conversationId()) || held.containsKey(reset.conversationId())) {
-      deliver(reset.conversationId(), new ConversationActor.Reset(reset.replyTo()));
-    } else {
-      reset.replyTo().tell(Done.INSTANCE);
-    }
+    deliver(reset.conversationId(), new ConversationActor.Reset(reset.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onGetHistory(GetHistory get) {
+    deliver(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
     return this;
   }
 

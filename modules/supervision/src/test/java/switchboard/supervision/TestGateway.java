@@ -125,6 +125,10 @@ final class TestGateway implements AutoCloseable {
     return send(request.build()).join();
   }
 
+  Reply delete(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).timeout(HTTP_TIMEOUT).DELETE().build()).join();
+  }
+
   /** A message in conversation {@code id}. */
   Reply say(String id, String text) {
     return post("/api/conversations/" + id + "/messages", "{\"text\": " + quote(text) + "}");

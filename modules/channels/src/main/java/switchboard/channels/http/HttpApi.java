@@ -3,6 +3,7 @@ package switchboard.channels.http;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
@@ -62,6 +63,7 @@ import org.slf4j.LoggerFactory;
 import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
+import switchboard.providers.ChatMessage;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
@@ -84,6 +86,8 @@ final class HttpApi {
   static final String ORIGIN_HEADER = "X-Switchboard-Origin";
   private static final Set<String> RESET_ORIGINS = Set.of("cli", "status-page");
   static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
+  /** How long reading a conversation's history may take (its recovery from the store included). */
+  static final Duration STORE_TIMEOUT = Duration.ofSeconds(10);
   /** Longest wait for a request body to arrive completely. */
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
   /** Retry-After of the answer to a message that arrives during a shutdown: about a restart's time. */
@@ -177,6 +181,9 @@ final class HttpApi {
             path("status", () -> get(() -> completeWithFuture(status()))),
             path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
             path("history", () -> get(() -> json(StatusCodes.OK, HistoryJson.of(providerHistory, metrics.history())))),
+            path(segment("conversations").slash(segment()), id -> concat(
+                get(() -> completeWithFuture(conversationHistory(id))),
+                delete(() -> completeWithFuture(clearConversation(id))))),
             path(segment("conversations").slash(segment()).slash("messages"),
                 id -> post(() -> message(body -> conversationMessage(id, body))))))));
   }
@@ -270,6 +277,40 @@ final class HttpApi {
           out.put("provider", answered.provider());
           return reply(StatusCodes.OK, out, providerHeader(answered.provider()));
         });
+  }
+
+  /** {@code GET /api/conversations/{id}}: the stored history, or 404 when it has none (never seen, or cleared). */
+  private CompletionStage<HttpResponse> conversationHistory(String id) {
+    return AskPattern.<ConversationsActor.Command, List<ChatMessage>>ask(
+            conversations, replyTo -> new ConversationsActor.GetHistory("http:" + id, replyTo), STORE_TIMEOUT,
+            system.scheduler())
+        .thenApply(messages -> {
+          if (messages.isEmpty()) {
+            return error(StatusCodes.NOT_FOUND, "not_found", "Conversation " + id + " has no history.",
+                Optional.empty(), List.of()).response();
+          }
+          ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+          out.put("conversation", id);
+          ArrayNode array = out.putArray("messages");
+          messages.forEach(m -> array.addObject().put("role", m.role()).put("content", m.content()));
+          return jsonResponse(StatusCodes.OK, out, List.of());
+        })
+        .exceptionally(failure -> storeUnavailable(id, failure));
+  }
+
+  /** {@code DELETE /api/conversations/{id}}: clears the history in the store (after earlier messages are answered); 204. */
+  private CompletionStage<HttpResponse> clearConversation(String id) {
+    return AskPattern.<ConversationsActor.Command, ConversationsActor.Done>ask(
+            conversations, replyTo -> new ConversationsActor.Reset("http:" + id, replyTo), askTimeout, system.scheduler())
+        .thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT))
+        .exceptionally(failure -> storeUnavailable(id, failure));
+  }
+
+  private HttpResponse storeUnavailable(String id, Throwable failure) {
+    log.warn("HTTP channel: conversation {} did not answer: {}", id, unwrap(failure).toString());
+    return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+        "Conversation " + id + " could not be read from the conversation store just now. Please try again.",
+        Optional.empty(), List.of(RetryAfter.create(SHUTDOWN_RETRY_AFTER_SECONDS))).response();
   }
 
   /**
