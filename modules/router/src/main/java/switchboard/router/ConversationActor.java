@@ -15,6 +15,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
@@ -69,8 +71,25 @@ public final class ConversationActor
     INSTANCE
   }
 
+  /** What a conversation tells its owner. */
+  public sealed interface ToOwner {
+    String conversationId();
+
+    ActorRef<Command> conversation();
+  }
+
   /** Told to the owner when this conversation has been idle for {@code idle-timeout}. */
-  public record Idle(String conversationId, ActorRef<Command> conversation) {}
+  public record Idle(String conversationId, ActorRef<Command> conversation) implements ToOwner {}
+
+  /** Its history is read from the store: messages may come. */
+  public record Ready(String conversationId, ActorRef<Command> conversation) implements ToOwner {}
+
+  /**
+   * The store failed it (its history could not be read, or a turn not written): it restarts with
+   * backoff and says {@link Ready} again once the store answers; meanwhile the owner answers new
+   * messages itself, since a message handed to a conversation whose recovery then fails is lost.
+   */
+  public record StoreFailed(String conversationId, ActorRef<Command> conversation) implements ToOwner {}
 
   private record Answered(Message message, RouteResult result) implements Command {}
 
@@ -125,9 +144,11 @@ public final class ConversationActor
   private final TimerScheduler<Command> timers;
   private final ActorRef<RouterActor.Command> router;
   private final ConversationSettings settings;
-  private final ActorRef<Idle> owner;
+  private final ActorRef<ToOwner> owner;
   private final Deque<Pending> queue = new ArrayDeque<>();
   private Message inFlight;
+  /** The in-flight message's turn is being written: a failure now is the store's. */
+  private boolean storing;
   private boolean stopRequested;
 
   /** The persistence id of conversation {@code conversationId} in the store. */
@@ -139,7 +160,7 @@ public final class ConversationActor
       String conversationId,
       ActorRef<RouterActor.Command> router,
       ConversationSettings settings,
-      ActorRef<Idle> owner) {
+      ActorRef<ToOwner> owner) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -152,7 +173,7 @@ public final class ConversationActor
       String conversationId,
       ActorRef<RouterActor.Command> router,
       ConversationSettings settings,
-      ActorRef<Idle> owner) {
+      ActorRef<ToOwner> owner) {
     super(persistenceId(conversationId));
     this.context = context;
     this.timers = timers;
@@ -200,6 +221,8 @@ public final class ConversationActor
   @Override
   public SignalHandler<History> signalHandler() {
     return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), history -> owner.tell(new Ready(conversationId, context.getSelf())))
+        .onSignal(RecoveryFailed.class, (history, failed) -> storeFailed(failed.getFailure()))
         .onSignal(PreRestart.instance(), history -> answerPendingAfterFailure())
         .onSignal(PostStop.instance(), history -> answerPendingAfterFailure())
         .build();
@@ -227,9 +250,11 @@ public final class ConversationActor
       answered.message().replyTo().tell(answered.result());
       return drain(history);
     }
+    storing = true;
     return Effect()
         .persist(new TurnRecorded(answered.message().text(), reply.text()))
         .thenRun(after -> {
+          storing = false;
           inFlight = null;
           answered.message().replyTo().tell(answered.result());
           context.getSelf().tell(Continue.INSTANCE);
@@ -314,11 +339,19 @@ public final class ConversationActor
         List.of());
   }
 
+  private void storeFailed(Throwable failure) {
+    context.getLog().warn("conversation {}: the store failed: {}", conversationId, failure.toString());
+    owner.tell(new StoreFailed(conversationId, context.getSelf()));
+  }
+
   /** Nothing is left unanswered when this conversation fails: pending messages hear about it. */
   private void answerPendingAfterFailure() {
     int answered = 0;
+    if (storing) {
+      owner.tell(new StoreFailed(conversationId, context.getSelf()));
+    }
     if (inFlight != null) {
-      inFlight.replyTo().tell(internalError());
+      inFlight.replyTo().tell(storing ? failed(ErrorTexts.storeUnavailable()) : internalError());
       inFlight = null;
       answered++;
     }
@@ -348,7 +381,10 @@ public final class ConversationActor
   }
 
   private static RouteResult internalError() {
-    return new RouteResult.Failed(
-        OutcomeKind.UNAVAILABLE, "", ErrorTexts.internalError(), Optional.empty(), List.of());
+    return failed(ErrorTexts.internalError());
+  }
+
+  private static RouteResult failed(String text) {
+    return new RouteResult.Failed(OutcomeKind.UNAVAILABLE, "", text, Optional.empty(), List.of());
   }
 }

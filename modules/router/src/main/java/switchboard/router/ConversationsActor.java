@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Optional;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,6 +18,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import switchboard.providers.ChatMessage;
+import switchboard.providers.OutcomeKind;
 
 /**
  * Spawns one {@link ConversationActor} per conversation id ({@code channel:conversation}, e.g.
@@ -60,17 +63,21 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     INSTANCE
   }
 
-  private record IdleReported(ConversationActor.Idle idle) implements Command {}
+  private record FromConversation(ConversationActor.ToOwner news) implements Command {}
 
   private record ConversationStopped(String conversationId, ActorRef<ConversationActor.Command> ref)
       implements Command {}
 
   private final ActorRef<RouterActor.Command> router;
   private final ConversationSettings settings;
-  private final ActorRef<ConversationActor.Idle> idleAdapter;
+  private final ActorRef<ConversationActor.ToOwner> ownerAdapter;
   private final Map<String, ActorRef<ConversationActor.Command>> live = new HashMap<>();
   /** Messages for conversations that are stopping, handed to a fresh one once the old one is gone. */
   private final Map<String, List<ConversationActor.Command>> held = new HashMap<>();
+  /** Messages for conversations that are still reading their history from the store. */
+  private final Map<String, List<ConversationActor.Command>> recovering = new HashMap<>();
+  /** Conversations the store failed and that are not ready again: their messages are answered here. */
+  private final Set<String> unavailable = new HashSet<>();
 
   public static Behavior<Command> create(ActorRef<RouterActor.Command> router, ConversationSettings settings) {
     return Behaviors.setup(context -> new ConversationsActor(context, router, settings));
@@ -81,7 +88,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     super(context);
     this.router = router;
     this.settings = settings;
-    this.idleAdapter = context.messageAdapter(ConversationActor.Idle.class, IdleReported::new);
+    this.ownerAdapter = context.messageAdapter(ConversationActor.ToOwner.class, FromConversation::new);
   }
 
   @Override
@@ -92,7 +99,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
         .onMessage(GetHistory.class, this::onGetHistory)
         .onMessage(Crash.class, this::onCrash)
         .onMessage(GetActive.class, this::onGetActive)
-        .onMessage(IdleReported.class, this::onIdleReported)
+        .onMessage(FromConversation.class, this::onFromConversation)
         .onMessage(ConversationStopped.class, this::onConversationStopped)
         .build();
   }
@@ -122,21 +129,65 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     return this;
   }
 
-  private Behavior<Command> onIdleReported(IdleReported reported) {
-    String id = reported.idle().conversationId();
-    if (live.get(id) == null || !live.get(id).equals(reported.idle().conversation())) {
+  private Behavior<Command> onFromConversation(FromConversation from) {
+    ConversationActor.ToOwner news = from.news();
+    if (live.get(news.conversationId()) == null || !live.get(news.conversationId()).equals(news.conversation())) {
       return this;
     }
-    live.remove(id);
-    held.put(id, new ArrayList<>());
-    reported.idle().conversation().tell(ConversationActor.Stop.INSTANCE);
+    if (news instanceof ConversationActor.Idle idle) {
+      passivate(idle);
+    } else if (news instanceof ConversationActor.Ready ready) {
+      ready(ready.conversationId(), ready.conversation());
+    } else {
+      storeFailed(news.conversationId());
+    }
     return this;
+  }
+
+  private void passivate(ConversationActor.Idle idle) {
+    live.remove(idle.conversationId());
+    recovering.remove(idle.conversationId());
+    held.put(idle.conversationId(), new ArrayList<>());
+    idle.conversation().tell(ConversationActor.Stop.INSTANCE);
+  }
+
+  /** The conversation has its history: what waited for it goes to it, in order. */
+  private void ready(String id, ActorRef<ConversationActor.Command> conversation) {
+    unavailable.remove(id);
+    List<ConversationActor.Command> waiting = recovering.remove(id);
+    if (waiting != null) {
+      waiting.forEach(conversation::tell);
+    }
+  }
+
+  /**
+   * The store failed the conversation: until it is ready again, its messages are answered here with
+   * the store's error (those already waiting too), not handed to an actor whose recovery may fail.
+   */
+  private void storeFailed(String id) {
+    List<ConversationActor.Command> waiting = recovering.put(id, new ArrayList<>());
+    if (waiting != null) {
+      waiting.forEach(ConversationsActor::answerStoreUnavailable);
+    }
+    unavailable.add(id);
+  }
+
+  private static void answerStoreUnavailable(ConversationActor.Command command) {
+    if (command instanceof ConversationActor.Message message) {
+      message.replyTo().tell(new RouteResult.Failed(
+          OutcomeKind.UNAVAILABLE, "", ErrorTexts.storeUnavailable(), Optional.empty(), List.of()));
+    }
   }
 
   private Behavior<Command> onConversationStopped(ConversationStopped stopped) {
     String id = stopped.conversationId();
     if (stopped.ref().equals(live.get(id))) {
       live.remove(id);
+      unavailable.remove(id);
+      List<ConversationActor.Command> recovery = recovering.remove(id);
+      if (recovery != null) {
+        recovery.forEach(ConversationsActor::answerStoreUnavailable);
+      }
       getContext().getLog().warn("conversation {} stopped after repeated failures", id);
     }
     List<ConversationActor.Command> waiting = held.remove(id);
@@ -151,8 +202,16 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     List<ConversationActor.Command> waiting = held.get(id);
     if (waiting != null) {
       waiting.add(command);
+      return;
+    }
+    ActorRef<ConversationActor.Command> conversation = conversation(id);
+    List<ConversationActor.Command> recovery = recovering.get(id);
+    if (recovery == null) {
+      conversation.tell(command);
+    } else if (unavailable.contains(id)) {
+      answerStoreUnavailable(command);
     } else {
-      conversation(id).tell(command);
+      recovery.add(command);
     }
   }
 
@@ -161,8 +220,10 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   }
 
   private ActorRef<ConversationActor.Command> spawn(String id) {
+    recovering.put(id, new ArrayList<>());
+    unavailable.remove(id);
     Behavior<ConversationActor.Command> supervised =
-        Behaviors.supervise(ConversationActor.create(id, router, settings, idleAdapter))
+        Behaviors.supervise(ConversationActor.create(id, router, settings, ownerAdapter))
             .onFailure(
                 SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
                     .withMaxRestarts(MAX_RESTARTS));

@@ -248,11 +248,12 @@ class ConversationsActorTest {
   void anIdleConversationFinishesWhatArrivedBeforeItsStop() {
     StubRouter router = new StubRouter(kit);
     ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(200), Optional.empty(), Duration.ofSeconds(30));
-    TestProbe<ConversationActor.Idle> owner = kit.createTestProbe();
+    TestProbe<ConversationActor.ToOwner> owner = kit.createTestProbe();
     TestProbe<RouteResult> probe = kit.createTestProbe();
     ActorRef<ConversationActor.Command> conversation =
         kit.spawn(ConversationActor.create("http:edge", router.ref, quick, owner.getRef()));
 
+    assertEquals(new ConversationActor.Ready("http:edge", conversation), owner.expectMessageClass(ConversationActor.Ready.class, WAIT));
     ConversationActor.Idle idle = owner.expectMessageClass(ConversationActor.Idle.class, WAIT);
     assertEquals(new ConversationActor.Idle("http:edge", conversation), idle);
     conversation.tell(new ConversationActor.Message("slow edge", probe.getRef()));
