@@ -104,6 +104,9 @@ final class TestPostgres implements AutoCloseable {
   public void close() throws Exception {
     if (dataDir != null) {
       stop();
+      try (var files = Files.walk(dataDir.getParent())) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
     }
   }
 }

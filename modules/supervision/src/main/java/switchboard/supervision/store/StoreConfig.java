@@ -62,10 +62,13 @@ public record StoreConfig(Kind kind, String url, String user, String password) {
 
   /** What the operator reads in a log line or an error: the kind and where, never the password. */
   public String describe() {
-    String where = kind == Kind.EMBEDDED
-        ? url.substring("jdbc:h2:file:".length(), url.indexOf(';')) + ".mv.db"
-        : url.replaceAll("[?].*$", "") + " as " + user;
+    String where = kind == Kind.EMBEDDED ? embeddedFile().toString() : url.replaceAll("[?].*$", "") + " as " + user;
     return kind.wire() + " store " + where;
+  }
+
+  /** The embedded store's database file. */
+  public Path embeddedFile() {
+    return Path.of(url.substring("jdbc:h2:file:".length(), url.indexOf(';')) + ".mv.db");
   }
 
   @Override

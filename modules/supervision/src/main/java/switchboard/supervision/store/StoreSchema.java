@@ -3,6 +3,8 @@ package switchboard.supervision.store;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.DriverManager;
@@ -39,13 +41,40 @@ public final class StoreSchema {
 
   private StoreSchema() {}
 
-  /** Connects to {@code store} and creates its tables when they are missing. */
-  public static void ensure(StoreConfig store) throws Unavailable {
+  /**
+   * For {@code config check}: a PostgreSQL store must answer a connection; the embedded one is not
+   * opened (a running gateway holds its file, and a check creates nothing), only its directory checked.
+   */
+  public static void reach(StoreConfig store) throws Unavailable {
+    if (store.kind() == StoreConfig.Kind.EMBEDDED) {
+      Path dir = store.embeddedFile().getParent();
+      Path existing = dir;
+      while (existing != null && !Files.exists(existing)) {
+        existing = existing.getParent();
+      }
+      if (existing == null || !Files.isDirectory(existing) || !Files.isWritable(existing)) {
+        throw new Unavailable("cannot open the " + store.describe() + ": " + dir + " cannot be created", null);
+      }
+      return;
+    }
+    try (Connection connection = connect(store)) {
+      connection.isValid(StoreConfig.CONNECTION_TIMEOUT_MS / 1000);
+    } catch (SQLException e) {
+      throw new Unavailable("cannot open the " + store.describe() + ": " + oneLine(e), e);
+    }
+  }
+
+  private static Connection connect(StoreConfig store) throws SQLException {
     Properties login = new Properties();
     login.setProperty("user", store.user());
     login.setProperty("password", store.password());
     DriverManager.setLoginTimeout(StoreConfig.CONNECTION_TIMEOUT_MS / 1000);
-    try (Connection connection = DriverManager.getConnection(store.jdbcUrl(), login)) {
+    return DriverManager.getConnection(store.jdbcUrl(), login);
+  }
+
+  /** Connects to {@code store} and creates its tables when they are missing. */
+  public static void ensure(StoreConfig store) throws Unavailable {
+    try (Connection connection = connect(store)) {
       if (hasJournal(connection.getMetaData())) {
         LOG.info("opened the {}", store.describe());
         return;
