@@ -4,6 +4,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
@@ -27,6 +31,8 @@ import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
 import switchboard.providers.CborSerializable;
 import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderResult;
+import switchboard.providers.Usage;
 
 /**
  * One conversation ({@code channel:conversation}), event-sourced: its history is the events
@@ -52,8 +58,18 @@ public final class ConversationActor
 
   public sealed interface Command {}
 
-  /** A user's message; exactly one {@link RouteResult} goes to {@code replyTo}, in arrival order. */
-  public record Message(String text, ActorRef<RouteResult> replyTo) implements Command {}
+  /**
+   * A user's message; exactly one {@link RouteResult} goes to {@code replyTo}, in arrival order. With
+   * an {@link Idempotency} key, a repeat within a day is answered with the first answer (no call, no
+   * second turn), a repeat while the first is still being answered waits for that answer, and a
+   * repeat with another text is {@link RouteResult.Rejected}.
+   */
+  public record Message(String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo)
+      implements Command {
+    public Message(String text, ActorRef<RouteResult> replyTo) {
+      this(text, Optional.empty(), replyTo);
+    }
+  }
 
   /** Forget the history, after the messages that arrived before it are answered. */
   public record Reset(ActorRef<ConversationsActor.Done> replyTo) implements Command {}
@@ -105,31 +121,73 @@ public final class ConversationActor
   /** What is stored: a turn answered, or the history cleared. */
   public sealed interface Event extends CborSerializable {}
 
-  /** A user message and the answer it got. */
-  public record TurnRecorded(String user, String assistant) implements Event {}
+  /**
+   * A user message and the answer it got, from {@code provider}'s {@code model}, at {@code at} (epoch
+   * milliseconds); {@code key} and {@code bodyHash} are its {@link Idempotency} (null without one).
+   */
+  public record TurnRecorded(
+      String user, String assistant, String provider, String model, long at, String key, String bodyHash)
+      implements Event {}
 
   /** The history was cleared ({@code DELETE /api/conversations/{id}}, Telegram's /new). */
   public record Cleared() implements Event {}
 
-  /** The recent history, trimmed to {@code history-length} messages; the state and the snapshot. */
-  public record History(List<ChatMessage> messages) implements CborSerializable {
-    public static final History EMPTY = new History(List.of());
+  /** An answered turn's idempotency key, remembered for {@link Idempotency#KEPT}. */
+  public record Remembered(String bodyHash, String reply, String provider, String model, long at)
+      implements CborSerializable {
+    RouteResult.Answered answer() {
+      return new RouteResult.Answered(new ProviderResult.Success(provider, "", model, reply, Usage.NONE, 0), List.of());
+    }
+  }
+
+  /**
+   * The state and the snapshot: the recent history, trimmed to {@code history-length} messages, and
+   * the idempotency keys of the last day's turns (at most {@link #MAX_KEYS}, the oldest dropped first).
+   */
+  public record History(List<ChatMessage> messages, Map<String, Remembered> keys) implements CborSerializable {
+    public static final History EMPTY = new History(List.of(), Map.of());
+
+    /** Keys remembered per conversation at the most. */
+    static final int MAX_KEYS = 1000;
 
     public History {
       messages = List.copyOf(messages);
+      keys = keys == null ? Map.of() : Map.copyOf(keys);
     }
 
-    History with(String user, String assistant, int limit) {
+    History with(TurnRecorded turn, int limit) {
       Deque<ChatMessage> kept = new ArrayDeque<>(messages);
-      kept.add(ChatMessage.user(user));
-      kept.add(ChatMessage.assistant(assistant));
+      kept.add(ChatMessage.user(turn.user()));
+      kept.add(ChatMessage.assistant(turn.assistant()));
       while (kept.size() > limit) {
         kept.removeFirst();
       }
       while (!kept.isEmpty() && kept.peekFirst().role().equals("assistant")) {
         kept.removeFirst();
       }
-      return new History(new ArrayList<>(kept));
+      return new History(new ArrayList<>(kept), keysWith(turn));
+    }
+
+    private Map<String, Remembered> keysWith(TurnRecorded turn) {
+      if (turn.key() == null && keys.isEmpty()) {
+        return keys;
+      }
+      long oldest = turn.at() - Idempotency.KEPT.toMillis();
+      List<Map.Entry<String, Remembered>> fresh = new ArrayList<>(keys.entrySet().stream()
+          .filter(e -> e.getValue().at() >= oldest)
+          .sorted(Comparator.comparingLong(e -> e.getValue().at()))
+          .toList());
+      Map<String, Remembered> out = new LinkedHashMap<>();
+      fresh.subList(Math.max(0, fresh.size() - MAX_KEYS + 1), fresh.size()).forEach(e -> out.put(e.getKey(), e.getValue()));
+      if (turn.key() != null) {
+        out.put(turn.key(), new Remembered(turn.bodyHash(), turn.assistant(), turn.provider(), turn.model(), turn.at()));
+      }
+      return out;
+    }
+
+    /** The answer remembered for {@code key}, if it is younger than a day at {@code now}. */
+    Optional<Remembered> remembered(String key, long now) {
+      return Optional.ofNullable(keys.get(key)).filter(r -> r.at() >= now - Idempotency.KEPT.toMillis());
     }
   }
 
@@ -146,6 +204,8 @@ public final class ConversationActor
   private final ConversationSettings settings;
   private final ActorRef<ToOwner> owner;
   private final Deque<Pending> queue = new ArrayDeque<>();
+  /** Repeats of an idempotent message still being answered, by key: they get its answer too. */
+  private final Map<String, List<ActorRef<RouteResult>>> waiters = new HashMap<>();
   private Message inFlight;
   /** The in-flight message's turn is being written: a failure now is the store's. */
   private boolean storing;
@@ -198,8 +258,8 @@ public final class ConversationActor
   public CommandHandlerWithReply<Command, Event, History> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
-        .onCommand(Message.class, this::enqueue)
-        .onCommand(Reset.class, this::enqueue)
+        .onCommand(Message.class, (history, message) -> enqueue(history, message))
+        .onCommand(Reset.class, (history, reset) -> enqueue(history, reset))
         .onCommand(GetHistory.class, this::onGetHistory)
         .onCommand(Answered.class, this::onAnswered)
         .onCommand(IdleTimeout.class, this::onIdleTimeout)
@@ -213,8 +273,8 @@ public final class ConversationActor
   public EventHandler<History, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(TurnRecorded.class, (history, turn) -> history.with(turn.user(), turn.assistant(), settings.historyLength()))
-        .onEvent(Cleared.class, (history, cleared) -> History.EMPTY)
+        .onEvent(TurnRecorded.class, (history, turn) -> history.with(turn, settings.historyLength()))
+        .onEvent(Cleared.class, (history, cleared) -> new History(List.of(), history.keys()))
         .build();
   }
 
@@ -229,6 +289,50 @@ public final class ConversationActor
   }
 
   // ---- handlers --------------------------------------------------------------------------------
+
+  private ReplyEffect<Event, History> enqueue(History history, Message message) {
+    Optional<Idempotency> idempotency = message.idempotency();
+    if (idempotency.isPresent() && answeredAsRepeat(history, message, idempotency.get())) {
+      return Effect().noReply();
+    }
+    return enqueue(history, (Command) message);
+  }
+
+  /**
+   * Answers a repeat of an idempotent message: from the remembered answer, by waiting for the first
+   * one still being answered, or as a mismatch; false when the key is new.
+   */
+  private boolean answeredAsRepeat(History history, Message message, Idempotency idempotency) {
+    Optional<Remembered> remembered = history.remembered(idempotency.key(), System.currentTimeMillis());
+    Optional<Message> first = remembered.isPresent() ? Optional.empty() : pendingWith(idempotency.key());
+    if (remembered.isEmpty() && first.isEmpty()) {
+      return false;
+    }
+    String firstHash = remembered.map(Remembered::bodyHash).orElseGet(() -> first.get().idempotency().get().bodyHash());
+    if (!firstHash.equals(idempotency.bodyHash())) {
+      message.replyTo().tell(idempotency.mismatch());
+    } else if (remembered.isPresent()) {
+      message.replyTo().tell(remembered.get().answer());
+    } else {
+      waiters.computeIfAbsent(idempotency.key(), k -> new ArrayList<>()).add(message.replyTo());
+    }
+    return true;
+  }
+
+  /** The message in flight or queued with idempotency key {@code key}. */
+  private Optional<Message> pendingWith(String key) {
+    return java.util.stream.Stream.concat(
+            java.util.stream.Stream.ofNullable(inFlight), queue.stream().map(Pending::command))
+        .filter(c -> c instanceof Message m && m.idempotency().map(i -> i.key().equals(key)).orElse(false))
+        .map(Message.class::cast)
+        .findFirst();
+  }
+
+  /** Tells {@code result} to the message's caller and to every repeat that waited for it. */
+  private void answer(Message message, RouteResult result) {
+    message.replyTo().tell(result);
+    message.idempotency().map(i -> waiters.remove(i.key())).ifPresent(list -> list.forEach(w -> w.tell(result)));
+  }
 
   private ReplyEffect<Event, History> enqueue(History history, Command command) {
     timers.cancel(IdleTimeout.INSTANCE);
@@ -247,16 +351,20 @@ public final class ConversationActor
     }
     if (!(answered.result() instanceof RouteResult.Answered reply)) {
       inFlight = null;
-      answered.message().replyTo().tell(answered.result());
+      answer(answered.message(), answered.result());
       return drain(history);
     }
     storing = true;
+    Optional<Idempotency> idempotency = answered.message().idempotency();
+    TurnRecorded turn = new TurnRecorded(answered.message().text(), reply.text(), reply.provider(),
+        reply.success().model(), System.currentTimeMillis(),
+        idempotency.map(Idempotency::key).orElse(null), idempotency.map(Idempotency::bodyHash).orElse(null));
     return Effect()
-        .persist(new TurnRecorded(answered.message().text(), reply.text()))
+        .persist(turn)
         .thenRun(after -> {
           storing = false;
           inFlight = null;
-          answered.message().replyTo().tell(answered.result());
+          answer(answered.message(), answered.result());
           context.getSelf().tell(Continue.INSTANCE);
         })
         .thenNoReply();
@@ -298,7 +406,7 @@ public final class ConversationActor
       if (next.deadline().isAfter(Instant.now())) {
         send(message, next.deadline(), history);
       } else {
-        message.replyTo().tell(waitedTooLong());
+        answer(message, waitedTooLong());
       }
     }
     if (!isIdle()) {
@@ -351,14 +459,14 @@ public final class ConversationActor
       owner.tell(new StoreFailed(conversationId, context.getSelf()));
     }
     if (inFlight != null) {
-      inFlight.replyTo().tell(storing ? failed(ErrorTexts.storeUnavailable()) : internalError());
+      answer(inFlight, storing ? failed(ErrorTexts.storeUnavailable()) : internalError());
       inFlight = null;
       answered++;
     }
     for (Pending queued : queue) {
       Command pending = queued.command();
       if (pending instanceof Message message) {
-        message.replyTo().tell(internalError());
+        answer(message, internalError());
         answered++;
       } else if (pending instanceof Reset reset) {
         reset.replyTo().tell(ConversationsActor.Done.INSTANCE);

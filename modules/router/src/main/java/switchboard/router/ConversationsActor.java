@@ -40,8 +40,14 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   public sealed interface Command {}
 
   /** A user's message in conversation {@code conversationId}; exactly one {@link RouteResult} goes back. */
-  public record UserMessage(String conversationId, String text, ActorRef<RouteResult> replyTo)
-      implements Command {}
+  public record UserMessage(
+      String conversationId, String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo)
+      implements Command {
+    /** A message without an {@code Idempotency-Key}. */
+    public UserMessage(String conversationId, String text, ActorRef<RouteResult> replyTo) {
+      this(conversationId, text, Optional.empty(), replyTo);
+    }
+  }
 
   /**
    * Forget the history of {@code conversationId} (Telegram's /new, {@code DELETE /api/conversations/{id}})
@@ -105,7 +111,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   }
 
   private Behavior<Command> onUserMessage(UserMessage message) {
-    deliver(message.conversationId(), new ConversationActor.Message(message.text(), message.replyTo()));
+    deliver(message.conversationId(), new ConversationActor.Message(message.text(), message.idempotency(), message.replyTo()));
     return this;
   }
 
