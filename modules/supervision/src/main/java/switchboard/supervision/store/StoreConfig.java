@@ -94,6 +94,7 @@ public record StoreConfig(Kind kind, String url, String user, String password) {
         pekko.persistence {
           journal.plugin = "jdbc-journal"
           snapshot-store.plugin = "jdbc-snapshot-store"
+          state.plugin = "jdbc-durable-state-store"
           journal.auto-start-journals = ["jdbc-journal"]
           snapshot-store.auto-start-snapshot-stores = ["jdbc-snapshot-store"]
         }
