@@ -29,6 +29,7 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.http.HttpChannel;
 import switchboard.channels.http.StatusExtras;
 import switchboard.channels.telegram.TelegramChannel;
+import switchboard.channels.telegram.TelegramLedger;
 import switchboard.providers.FileProviderState;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.PekkoProviderState;
@@ -182,7 +183,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
             ? Optional.of(
                 spawn(
                     TelegramChannel.create(
-                        config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout()),
+                        config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout(),
+                        Optional.of(spawn(TelegramLedger.create(), "telegram-ledger"))),
                     TelegramChannel.NAME))
             : Optional.empty();
     List<ChannelStatusProbe> otherChannels = telegram.map(t -> List.of(probe(t))).orElse(List.of());
