@@ -77,17 +77,38 @@ class DurableConversationsEndToEndTest extends TwoProviderTest {
 
   @Test
   void historySurvivesKillDashNine() throws Exception {
+    killAndRestart("", "bo");
+  }
+
+  @Test
+  void historySurvivesKillDashNineAndPassivationOnPostgres() throws Exception {
+    try (TestPostgres postgres = TestPostgres.shared(dir)) {
+      String id = "pg-" + java.util.UUID.randomUUID();
+      try (TestGateway gw = gateway("", postgres.hocon() + "\n  conversations.idle-timeout = 300ms")) {
+        assertEquals(200, gw.say(id, "my name is Flo").status());
+        TestGateway.eventually("the idle conversation to be passivated", () -> !activeConversations(gw).contains("http:" + id));
+        assertEquals(200, gw.say(id, "who am I?").status());
+        assertTrue(lastPrimaryBody().contains("my name is Flo"), "passivated, then recovered: " + lastPrimaryBody());
+      }
+      killAndRestart(postgres.hocon(), "pg-kill-" + java.util.UUID.randomUUID());
+    }
+  }
+
+  /** A turn, {@code kill -9} of the gateway process, a new process: the next message carries the turn. */
+  private void killAndRestart(String storeConfig, String id) throws Exception {
+    int callsBefore = primary.calls().size();
     Path conf = dir.resolve("kill.conf");
     Files.writeString(conf, "switchboard {\n"
         + "  providers = [" + TestGateway.provider("primary", 1, primary, "") + "]\n"
         + "  channels.http.port = 0\n"
         + "  data-dir = \"" + dir.resolve("data") + "\"\n"
         + "  provider-log.path = \"" + dir.resolve("provider.log") + "\"\n"
+        + "  " + storeConfig + "\n"
         + "}\n");
     Process first = startGateway(conf);
     try {
       String base = address(first);
-      assertEquals(200, post(base, "/api/conversations/bo/messages", "{\"text\": \"my name is Bo\"}").statusCode());
+      assertEquals(200, post(base, "/api/conversations/" + id + "/messages", "{\"text\": \"my name is Bo\"}").statusCode());
     } finally {
       first.destroyForcibly(); // SIGKILL: no drain, no shutdown hook
       first.waitFor(30, TimeUnit.SECONDS);
@@ -95,10 +116,10 @@ class DurableConversationsEndToEndTest extends TwoProviderTest {
     Process second = startGateway(conf);
     try {
       String base = address(second);
-      HttpResponse<String> next = post(base, "/api/conversations/bo/messages", "{\"text\": \"who am I?\"}");
+      HttpResponse<String> next = post(base, "/api/conversations/" + id + "/messages", "{\"text\": \"who am I?\"}");
       assertEquals(200, next.statusCode(), next.body());
       assertTrue(lastPrimaryBody().contains("my name is Bo"), "after kill -9: " + lastPrimaryBody());
-      assertEquals(2, primary.calls().size(), "one call per message, none repeated");
+      assertEquals(callsBefore + 2, primary.calls().size(), "one call per message, none repeated");
     } finally {
       second.destroy();
       second.waitFor(30, TimeUnit.SECONDS);
