@@ -3,7 +3,6 @@ package switchboard.providers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -14,13 +13,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.Executor;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import switchboard.providers.config.BreakerConfig;
 import switchboard.providers.config.ProviderConfig;
-import switchboard.providers.limits.JsonFileStore;
 import switchboard.providers.limits.KeyPicker;
 import switchboard.providers.limits.SpendLedger;
 import switchboard.providers.limits.Throttle;
@@ -32,10 +29,9 @@ import switchboard.providers.limits.Throttle;
  * rate-limit headers said) and its spend ({@link SpendLedger}, the one source of calls, tokens and
  * cost). It is created once per provider outside the actor and handed to every incarnation, so a
  * crash of the actor neither closes an open breaker, nor forgets what was spent, nor bursts past
- * the rate limit; with a data directory the breakers are saved to
- * {@code <data-dir>/breakers/<provider>.json} and the spend to {@code <data-dir>/spend/<provider>.json},
- * both read back at start. Only the owning actor touches it (one thread at a time); files are
- * written off that thread on the executor given to {@link #useWriter}.
+ * the rate limit. Breakers and spend are saved to a {@link ProviderStateStore} (the gateway's store,
+ * or files) and read back once, before the first message ({@link #restore}). Only the owning actor
+ * touches it (one thread at a time); the store writes off that thread.
  */
 final class BreakerBook {
   private static final Logger LOG = LoggerFactory.getLogger(BreakerBook.class);
@@ -108,13 +104,12 @@ final class BreakerBook {
   /** Calls, tokens and spend per key alias. */
   final SpendLedger ledger;
   private final KeyPicker picker;
-  private final Optional<JsonFileStore<JsonNode>> breakerStore;
-  private final Optional<JsonFileStore<SpendLedger.Snapshot>> spendStore;
-  private volatile Executor writer = Runnable::run;
+  private ProviderStateStore store = ProviderStateStore.NONE;
+  private boolean restored;
   private int unavailableInRow;
   private int opens;
 
-  BreakerBook(ProviderConfig config, BreakerConfig breakerConfig, Optional<Path> dataDir) {
+  BreakerBook(ProviderConfig config, BreakerConfig breakerConfig) {
     this.config = config;
     this.breakerConfig = breakerConfig;
     List<Key> pool = new ArrayList<>();
@@ -130,18 +125,19 @@ final class BreakerBook {
     this.picker = new KeyPicker(config.keyStrategy(), keys.size());
     Instant now = Instant.now();
     this.ledger = new SpendLedger(keys.stream().map(k -> k.alias).toList(), now);
-    Executor deferred = task -> writer.execute(task);
-    this.breakerStore = dataDir.map(d ->
-        new JsonFileStore<>(d.resolve("breakers").resolve(config.name() + ".json"), JsonNode.class, deferred));
-    this.spendStore = dataDir.map(d ->
-        new JsonFileStore<>(d.resolve("spend").resolve(config.name() + ".json"), SpendLedger.Snapshot.class, deferred));
-    breakerStore.flatMap(JsonFileStore::load).ifPresent(this::load);
-    spendStore.flatMap(JsonFileStore::load).ifPresent(saved -> ledger.restore(saved, now));
   }
 
-  /** Where the state files are written from now on (the actor system's blocking dispatcher). */
-  void useWriter(Executor executor) {
-    this.writer = executor;
+  /** Whether {@link #restore} has run: it runs once, in the provider actor's first incarnation. */
+  boolean restored() {
+    return restored;
+  }
+
+  /** Takes back what {@code from} had saved, and saves there from now on. */
+  void restore(ProviderStateStore from, ProviderStateStore.Saved saved, Instant now) {
+    this.store = from;
+    saved.breakers().ifPresent(this::load);
+    saved.spend().ifPresent(s -> ledger.restore(s, now));
+    restored = true;
   }
 
   // ---- the provider's view -------------------------------------------------------------------
@@ -364,7 +360,7 @@ final class BreakerBook {
   /** Counts one call of {@code key} in the ledger and saves the ledger; returns the call's cost. */
   double account(Key key, Usage usage, Instant now) {
     double cost = ledger.record(key.alias, usage, config.price(), now);
-    spendStore.ifPresent(store -> store.save(ledger.snapshot()));
+    store.saveSpend(ledger.snapshot());
     return cost;
   }
 
@@ -400,9 +396,9 @@ final class BreakerBook {
     }
   }
 
-  /** Saves the breakers soon, off the caller's thread; a no-op without a data dir. */
+  /** Saves the breakers soon, off the caller's thread. */
   void save() {
-    breakerStore.ifPresent(store -> store.save(toJson()));
+    store.saveBreakers(toJson());
   }
 
   private ObjectNode toJson() {

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
@@ -22,6 +23,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import switchboard.providers.ErrorClassifier.Classification;
 import switchboard.providers.HttpTransport.RawResponse;
@@ -139,18 +141,118 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   private long jobSeq;
   private long attemptSeq;
 
+  /** Where a provider's breakers and spend are kept, chosen once its actor system is known. */
+  @FunctionalInterface
+  public interface StateStores {
+    ProviderStateStore of(ActorSystem<?> system, String provider);
+  }
+
+  /** How many messages wait while the saved state is read; more are answered unavailable at once. */
+  static final int LOADING_STASH = 1000;
+
   /**
-   * A provider actor. Breakers, throttles and spend are kept across restarts of the returned
-   * behaviour and, when {@code dataDir} is given, breakers and spend across process restarts in
-   * {@code <dataDir>/breakers/<name>.json} and {@code <dataDir>/spend/<name>.json} (read here).
+   * A provider actor whose breakers and spend outlive the process, when {@code dataDir} is given, in
+   * {@code <dataDir>/breakers/<name>.json} and {@code <dataDir>/spend/<name>.json} (for use without
+   * the gateway's store: tests, the benchmark).
    */
   public static Behavior<Command> create(
       ProviderConfig config, RetryConfig retry, BreakerConfig breaker, ProviderEvents events, Optional<Path> dataDir) {
-    BreakerBook book = new BreakerBook(config, breaker, dataDir);
+    return create(config, retry, breaker, events, (system, provider) -> dataDir
+        .<ProviderStateStore>map(d -> new FileProviderState(d, provider, system.dispatchers().lookup(DispatcherSelector.blocking())))
+        .orElse(ProviderStateStore.NONE));
+  }
+
+  /**
+   * A provider actor. Breakers, throttles and spend are kept across restarts of the returned
+   * behaviour, and breakers and spend across process restarts in the store {@code stores} gives:
+   * it is read once, before the first message is worked on (messages wait meanwhile).
+   */
+  public static Behavior<Command> create(
+      ProviderConfig config, RetryConfig retry, BreakerConfig breaker, ProviderEvents events, StateStores stores) {
+    BreakerBook book = new BreakerBook(config, breaker);
     Optional<SimulatedProvider> simulated =
         config.kind() == ProviderConfig.Kind.SIMULATED ? Optional.of(new SimulatedProvider(config)) : Optional.empty();
-    return Behaviors.setup(
-        context -> Behaviors.withTimers(timers -> new ProviderActor(context, timers, config, retry, events, book, simulated)));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> Behaviors.<Command>withStash(LOADING_STASH, stash -> {
+      java.util.function.Supplier<Behavior<Command>> running =
+          () -> new ProviderActor(context, timers, config, retry, events, book, simulated);
+      return book.restored()
+          ? running.get()
+          : new Loading(context, timers, stash, book, stores.of(context.getSystem(), config.name()), running);
+    })));
+  }
+
+  private record StateLoaded(ProviderStateStore.Saved saved) implements Command {}
+
+  private record StateLoadFailed(String why) implements Command {}
+
+  private enum RetryLoad implements Command {
+    INSTANCE
+  }
+
+  /**
+   * The first incarnation reads the saved breakers and spend before anything else, so no call goes
+   * out to a provider whose breaker was open; a store that does not answer is asked again every
+   * second while messages wait (up to {@link #LOADING_STASH}).
+   */
+  private static final class Loading extends AbstractBehavior<Command> {
+    private final TimerScheduler<Command> timers;
+    private final StashBuffer<Command> stash;
+    private final BreakerBook book;
+    private final ProviderStateStore store;
+    private final java.util.function.Supplier<Behavior<Command>> running;
+
+    Loading(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, BreakerBook book,
+        ProviderStateStore store, java.util.function.Supplier<Behavior<Command>> running) {
+      super(context);
+      this.timers = timers;
+      this.stash = stash;
+      this.book = book;
+      this.store = store;
+      this.running = running;
+      load();
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+      return newReceiveBuilder()
+          .onMessage(StateLoaded.class, this::onLoaded)
+          .onMessage(StateLoadFailed.class, this::onLoadFailed)
+          .onMessageEquals(RetryLoad.INSTANCE, this::onRetryLoad)
+          .onAnyMessage(this::onWaiting)
+          .build();
+    }
+
+    private void load() {
+      getContext().pipeToSelf(store.load(),
+          (saved, failure) -> failure == null ? new StateLoaded(saved) : new StateLoadFailed(describe(failure)));
+    }
+
+    private Behavior<Command> onLoaded(StateLoaded loaded) {
+      book.restore(store, loaded.saved(), Instant.now());
+      return stash.unstashAll(running.get());
+    }
+
+    private Behavior<Command> onLoadFailed(StateLoadFailed failed) {
+      getContext().getLog().warn("provider {}: cannot read its saved breakers and spend yet ({}); trying again in 1 s",
+          book.config.name(), failed.why());
+      timers.startSingleTimer(RetryLoad.INSTANCE, Duration.ofSeconds(1));
+      return this;
+    }
+
+    private Behavior<Command> onRetryLoad() {
+      load();
+      return this;
+    }
+
+    private Behavior<Command> onWaiting(Command command) {
+      if (!stash.isFull()) {
+        stash.stash(command);
+      } else if (command instanceof Complete complete) {
+        complete.replyTo().tell(new ProviderResult.Failure(book.config.name(), OutcomeKind.UNAVAILABLE, 0,
+            "provider " + book.config.name() + " is still reading its saved state", Optional.empty(), 0));
+      }
+      return this;
+    }
   }
 
   private ProviderActor(
@@ -167,7 +269,6 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.wire = WireFormat.of(config.kind());
     this.transport =
         simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout(), config.maxConnections(), config.maxOpenRequests()));
-    book.useWriter(context.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
     book.abandonProbes();
   }
 

@@ -4,6 +4,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
@@ -11,40 +15,67 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
+import switchboard.providers.CborSerializable;
 import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderResult;
+import switchboard.providers.Usage;
 
 /**
- * One conversation ({@code channel:conversation}): keeps its recent history so every request carries
- * the context, and answers its messages strictly in arrival order, one request in flight at a time.
- * All of its state lives here and is reachable only by messages, so it can become a Cluster Sharding
- * entity (and its history durable) without changing its callers.
+ * One conversation ({@code channel:conversation}), event-sourced: its history is the events
+ * {@link TurnRecorded} (a user message and the answer to it) and {@link Cleared}, kept in the
+ * gateway's store, so it survives passivation, a restart and a crash of the process. It answers its
+ * messages strictly in arrival order, one request in flight at a time.
  *
- * <p>History: the last {@code history-length} user and assistant messages of answered turns, never
- * starting with an assistant message; a failed turn adds nothing (the user is told what happened and
- * sends again). The system prompt, when set, is sent first and not counted.
+ * <p>Exactly once: a message's turn is persisted before its answer is sent; a failed turn adds
+ * nothing (the user is told what happened and sends again). The history sent with a message is the
+ * last {@code history-length} user and assistant messages, never starting with an assistant
+ * message; the system prompt, when set, is sent first and not counted. What is kept is bounded too:
+ * a snapshot every {@code history-length / 2} turns (at least one) holds the trimmed history, two
+ * snapshots are kept and the events behind the older one are deleted, so a long chat keeps at most
+ * {@code 1.5 x history-length} events (3 snapshot intervals) and two snapshots, however long it runs.
  *
  * <p>After {@code idle-timeout} with nothing pending it tells its owner {@link Idle}; the owner stops
- * sending to it and replies {@link Stop} (the same handshake as Cluster Sharding passivation, so no
- * message is sent to a conversation that is already gone). If it crashes, every message in flight or
- * queued is answered {@code unavailable} ("internal error, please send your message again") before it
- * restarts, so nothing is left unanswered.
+ * sending to it and replies {@link Stop} (the same handshake as Cluster Sharding passivation). If it
+ * crashes, or the store fails a write, every message in flight or queued is answered
+ * {@code unavailable} before it restarts, so nothing is left unanswered.
  */
-public final class ConversationActor extends AbstractBehavior<ConversationActor.Command> {
+public final class ConversationActor
+    extends EventSourcedBehaviorWithEnforcedReplies<ConversationActor.Command, ConversationActor.Event, ConversationActor.History> {
 
   public sealed interface Command {}
 
-  /** A user's message; exactly one {@link RouteResult} goes to {@code replyTo}, in arrival order. */
-  public record Message(String text, ActorRef<RouteResult> replyTo) implements Command {}
+  /**
+   * A user's message; exactly one {@link RouteResult} goes to {@code replyTo}, in arrival order. With
+   * an {@link Idempotency} key, a repeat within a day is answered with the first answer (no call, no
+   * second turn), a repeat while the first is still being answered waits for that answer, and a
+   * repeat with another text is {@link RouteResult.Rejected}.
+   */
+  public record Message(String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo)
+      implements Command {
+    public Message(String text, ActorRef<RouteResult> replyTo) {
+      this(text, Optional.empty(), replyTo);
+    }
+  }
 
   /** Forget the history, after the messages that arrived before it are answered. */
   public record Reset(ActorRef<ConversationsActor.Done> replyTo) implements Command {}
+
+  /** Reply with the stored history (answered turns only), oldest first. */
+  public record GetHistory(ActorRef<List<ChatMessage>> replyTo) implements Command {}
 
   /** Throw, to exercise supervision (tests and chaos drills). */
   public enum Crash implements Command {
@@ -56,37 +87,140 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
     INSTANCE
   }
 
-  /** Told to the owner when this conversation has been idle for {@code idle-timeout}. */
-  public record Idle(String conversationId, ActorRef<Command> conversation) {}
+  /** What a conversation tells its owner. */
+  public sealed interface ToOwner {
+    String conversationId();
 
-  private record Answered(Message message, RouteResult result) implements Command {}
+    ActorRef<Command> conversation();
+  }
+
+  /** Told to the owner when this conversation has been idle for {@code idle-timeout}. */
+  public record Idle(String conversationId, ActorRef<Command> conversation) implements ToOwner {}
+
+  /** Its history is read from the store: messages may come. */
+  public record Ready(String conversationId, ActorRef<Command> conversation) implements ToOwner {}
 
   /**
-   * A queued message or reset with the instant its answer is due: {@code request-timeout} after it
-   * arrived, so time spent waiting behind earlier messages counts against it and the channel that
-   * waits for the answer is never outlived.
+   * The store failed it (its history could not be read, or a turn not written): it restarts with
+   * backoff and says {@link Ready} again once the store answers; meanwhile the owner answers new
+   * messages itself, since a message handed to a conversation whose recovery then fails is lost.
    */
-  private record Pending(Command command, Instant deadline) {}
+  public record StoreFailed(String conversationId, ActorRef<Command> conversation) implements ToOwner {}
+
+  private record Answered(Message message, RouteResult result) implements Command {}
 
   private enum IdleTimeout implements Command {
     INSTANCE
   }
 
+  /** A persist is done: go on with the queue (a persist's callback cannot persist again itself). */
+  private enum Continue implements Command {
+    INSTANCE
+  }
+
+  /** What is stored: a turn answered, or the history cleared. */
+  public sealed interface Event extends CborSerializable {}
+
+  /**
+   * A user message and the answer it got, from {@code provider}'s {@code model}, at {@code at} (epoch
+   * milliseconds); {@code key} and {@code bodyHash} are its {@link Idempotency} (null without one).
+   */
+  public record TurnRecorded(
+      String user, String assistant, String provider, String model, long at, String key, String bodyHash)
+      implements Event {}
+
+  /** The history was cleared ({@code DELETE /api/conversations/{id}}, Telegram's /new). */
+  public record Cleared() implements Event {}
+
+  /** An answered turn's idempotency key, remembered for {@link Idempotency#KEPT}. */
+  public record Remembered(String bodyHash, String reply, String provider, String model, long at)
+      implements CborSerializable {
+    RouteResult.Answered answer() {
+      return new RouteResult.Answered(new ProviderResult.Success(provider, "", model, reply, Usage.NONE, 0), List.of());
+    }
+  }
+
+  /**
+   * The state and the snapshot: the recent history, trimmed to {@code history-length} messages, and
+   * the idempotency keys of the last day's turns (at most {@link #MAX_KEYS}, the oldest dropped first).
+   */
+  public record History(List<ChatMessage> messages, Map<String, Remembered> keys) implements CborSerializable {
+    public static final History EMPTY = new History(List.of(), Map.of());
+
+    /** Keys remembered per conversation at the most. */
+    static final int MAX_KEYS = 1000;
+
+    public History {
+      messages = List.copyOf(messages);
+      keys = keys == null ? Map.of() : Map.copyOf(keys);
+    }
+
+    History with(TurnRecorded turn, int limit) {
+      Deque<ChatMessage> kept = new ArrayDeque<>(messages);
+      kept.add(ChatMessage.user(turn.user()));
+      kept.add(ChatMessage.assistant(turn.assistant()));
+      while (kept.size() > limit) {
+        kept.removeFirst();
+      }
+      while (!kept.isEmpty() && kept.peekFirst().role().equals("assistant")) {
+        kept.removeFirst();
+      }
+      return new History(new ArrayList<>(kept), keysWith(turn));
+    }
+
+    private Map<String, Remembered> keysWith(TurnRecorded turn) {
+      if (turn.key() == null && keys.isEmpty()) {
+        return keys;
+      }
+      long oldest = turn.at() - Idempotency.KEPT.toMillis();
+      List<Map.Entry<String, Remembered>> fresh = new ArrayList<>(keys.entrySet().stream()
+          .filter(e -> e.getValue().at() >= oldest)
+          .sorted(Comparator.comparingLong(e -> e.getValue().at()))
+          .toList());
+      Map<String, Remembered> out = new LinkedHashMap<>();
+      fresh.subList(Math.max(0, fresh.size() - MAX_KEYS + 1), fresh.size()).forEach(e -> out.put(e.getKey(), e.getValue()));
+      if (turn.key() != null) {
+        out.put(turn.key(), new Remembered(turn.bodyHash(), turn.assistant(), turn.provider(), turn.model(), turn.at()));
+      }
+      return out;
+    }
+
+    /** The answer remembered for {@code key}, if it is younger than a day at {@code now}. */
+    Optional<Remembered> remembered(String key, long now) {
+      return Optional.ofNullable(keys.get(key)).filter(r -> r.at() >= now - Idempotency.KEPT.toMillis());
+    }
+  }
+
+  /**
+   * A queued message or reset with the instant its answer is due: {@code request-timeout} after it
+   * arrived, so time spent waiting behind earlier messages counts against it.
+   */
+  private record Pending(Command command, Instant deadline) {}
+
   private final String conversationId;
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
   private final ActorRef<RouterActor.Command> router;
   private final ConversationSettings settings;
-  private final ActorRef<Idle> owner;
-  private final TimerScheduler<Command> timers;
-  private final Deque<ChatMessage> history = new ArrayDeque<>();
+  private final ActorRef<ToOwner> owner;
   private final Deque<Pending> queue = new ArrayDeque<>();
+  /** Repeats of an idempotent message still being answered, by key: they get its answer too. */
+  private final Map<String, List<ActorRef<RouteResult>>> waiters = new HashMap<>();
   private Message inFlight;
+  /** The in-flight message's turn is being written: a failure now is the store's. */
+  private boolean storing;
   private boolean stopRequested;
+
+  /** The persistence id of conversation {@code conversationId} in the store. */
+  public static PersistenceId persistenceId(String conversationId) {
+    return PersistenceId.of("conversation", conversationId);
+  }
 
   public static Behavior<Command> create(
       String conversationId,
       ActorRef<RouterActor.Command> router,
       ConversationSettings settings,
-      ActorRef<Idle> owner) {
+      ActorRef<ToOwner> owner) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -99,8 +233,9 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
       String conversationId,
       ActorRef<RouterActor.Command> router,
       ConversationSettings settings,
-      ActorRef<Idle> owner) {
-    super(context);
+      ActorRef<ToOwner> owner) {
+    super(persistenceId(conversationId));
+    this.context = context;
     this.timers = timers;
     this.conversationId = conversationId;
     this.router = router;
@@ -110,103 +245,193 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
   }
 
   @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Message.class, this::enqueue)
-        .onMessage(Reset.class, this::enqueue)
-        .onMessage(Answered.class, this::onAnswered)
-        .onMessageEquals(IdleTimeout.INSTANCE, this::onIdleTimeout)
-        .onMessageEquals(Stop.INSTANCE, this::onStop)
-        .onMessageEquals(Crash.INSTANCE, this::onCrash)
-        .onSignal(PreRestart.class, signal -> answerPendingAfterFailure())
-        .onSignal(PostStop.class, signal -> answerPendingAfterFailure())
+  public History emptyState() {
+    return History.EMPTY;
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(Math.max(1, settings.historyLength() / 2), 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, History> commandHandler() {
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(Message.class, (history, message) -> enqueue(history, message))
+        .onCommand(Reset.class, (history, reset) -> enqueue(history, reset))
+        .onCommand(GetHistory.class, this::onGetHistory)
+        .onCommand(Answered.class, this::onAnswered)
+        .onCommand(IdleTimeout.class, this::onIdleTimeout)
+        .onCommand(Continue.class, (history, next) -> drain(history))
+        .onCommand(Stop.class, this::onStop)
+        .onCommand(Crash.class, this::onCrash)
         .build();
   }
 
-  private Behavior<Command> enqueue(Command command) {
+  @Override
+  public EventHandler<History, Event> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(TurnRecorded.class, (history, turn) -> history.with(turn, settings.historyLength()))
+        .onEvent(Cleared.class, (history, cleared) -> new History(List.of(), history.keys()))
+        .build();
+  }
+
+  @Override
+  public SignalHandler<History> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), history -> owner.tell(new Ready(conversationId, context.getSelf())))
+        .onSignal(RecoveryFailed.class, (history, failed) -> storeFailed(failed.getFailure()))
+        .onSignal(PreRestart.instance(), history -> answerPendingAfterFailure())
+        .onSignal(PostStop.instance(), history -> answerPendingAfterFailure())
+        .build();
+  }
+
+  // ---- handlers --------------------------------------------------------------------------------
+
+  private ReplyEffect<Event, History> enqueue(History history, Message message) {
+    Optional<Idempotency> idempotency = message.idempotency();
+    if (idempotency.isPresent() && answeredAsRepeat(history, message, idempotency.get())) {
+      return Effect().noReply();
+    }
+    return enqueue(history, (Command) message);
+  }
+
+  /**
+   * Answers a repeat of an idempotent message: from the remembered answer, by waiting for the first
+   * one still being answered, or as a mismatch; false when the key is new.
+   */
+  private boolean answeredAsRepeat(History history, Message message, Idempotency idempotency) {
+    Optional<Remembered> remembered = history.remembered(idempotency.key(), System.currentTimeMillis());
+    Optional<Message> first = remembered.isPresent() ? Optional.empty() : pendingWith(idempotency.key());
+    if (remembered.isEmpty() && first.isEmpty()) {
+      return false;
+    }
+    String firstHash = remembered.map(Remembered::bodyHash).orElseGet(() -> first.get().idempotency().get().bodyHash());
+    if (!firstHash.equals(idempotency.bodyHash())) {
+      message.replyTo().tell(idempotency.mismatch());
+    } else if (remembered.isPresent()) {
+      message.replyTo().tell(remembered.get().answer());
+    } else {
+      waiters.computeIfAbsent(idempotency.key(), k -> new ArrayList<>()).add(message.replyTo());
+    }
+    return true;
+  }
+
+  /** The message in flight or queued with idempotency key {@code key}. */
+  private Optional<Message> pendingWith(String key) {
+    return java.util.stream.Stream.concat(
+            java.util.stream.Stream.ofNullable(inFlight), queue.stream().map(Pending::command))
+        .filter(c -> c instanceof Message m && m.idempotency().map(i -> i.key().equals(key)).orElse(false))
+        .map(Message.class::cast)
+        .findFirst();
+  }
+
+  /** Tells {@code result} to the message's caller and to every repeat that waited for it. */
+  private void answer(Message message, RouteResult result) {
+    message.replyTo().tell(result);
+    message.idempotency().map(i -> waiters.remove(i.key())).ifPresent(list -> list.forEach(w -> w.tell(result)));
+  }
+
+  private ReplyEffect<Event, History> enqueue(History history, Command command) {
     timers.cancel(IdleTimeout.INSTANCE);
     queue.add(new Pending(command, Instant.now().plus(settings.requestTimeout())));
-    return drain();
+    return drain(history);
   }
 
-  private Behavior<Command> onAnswered(Answered answered) {
+  private ReplyEffect<Event, History> onGetHistory(History history, GetHistory get) {
+    return Effect().reply(get.replyTo(), history.messages());
+  }
+
+  private ReplyEffect<Event, History> onAnswered(History history, Answered answered) {
     if (answered.message() != inFlight) {
-      getContext().getLog().debug("conversation {}: ignoring an answer to a message already answered", conversationId);
-      return this;
+      context.getLog().debug("conversation {}: ignoring an answer to a message already answered", conversationId);
+      return Effect().noReply();
     }
-    inFlight = null;
-    answered.message().replyTo().tell(answered.result());
-    if (answered.result() instanceof RouteResult.Answered reply) {
-      remember(answered.message().text(), reply.text());
+    if (!(answered.result() instanceof RouteResult.Answered reply)) {
+      inFlight = null;
+      answer(answered.message(), answered.result());
+      return drain(history);
     }
-    return drain();
+    storing = true;
+    Optional<Idempotency> idempotency = answered.message().idempotency();
+    TurnRecorded turn = new TurnRecorded(answered.message().text(), reply.text(), reply.provider(),
+        reply.success().model(), System.currentTimeMillis(),
+        idempotency.map(Idempotency::key).orElse(null), idempotency.map(Idempotency::bodyHash).orElse(null));
+    return Effect()
+        .persist(turn)
+        .thenRun(after -> {
+          storing = false;
+          inFlight = null;
+          answer(answered.message(), answered.result());
+          context.getSelf().tell(Continue.INSTANCE);
+        })
+        .thenNoReply();
   }
 
-  private Behavior<Command> onIdleTimeout() {
+  private ReplyEffect<Event, History> onIdleTimeout(History history, IdleTimeout timeout) {
     if (isIdle()) {
-      getContext().getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
-      owner.tell(new Idle(conversationId, getContext().getSelf()));
+      context.getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
+      owner.tell(new Idle(conversationId, context.getSelf()));
     }
-    return this;
+    return Effect().noReply();
   }
 
-  private Behavior<Command> onStop() {
+  private ReplyEffect<Event, History> onStop(History history, Stop stop) {
     stopRequested = true;
-    return isIdle() ? Behaviors.stopped() : this;
+    return isIdle() ? Effect().stop().thenNoReply() : Effect().noReply();
   }
 
-  private Behavior<Command> onCrash() {
+  private ReplyEffect<Event, History> onCrash(History history, Crash crash) {
     throw new IllegalStateException("crash drill in conversation " + conversationId);
   }
 
-  /** Starts the next queued item when nothing is in flight; stops or arms the idle timer when done. */
-  private Behavior<Command> drain() {
+  // ---- the queue -------------------------------------------------------------------------------
+
+  /**
+   * Starts the next queued item when nothing is in flight: a message is sent to the router, a reset
+   * persists {@link Cleared} (and the queue goes on after it); stops or arms the idle timer when done.
+   */
+  private ReplyEffect<Event, History> drain(History history) {
     while (inFlight == null && !queue.isEmpty()) {
       Pending next = queue.poll();
       if (next.command() instanceof Reset reset) {
-        history.clear();
-        reset.replyTo().tell(ConversationsActor.Done.INSTANCE);
-      } else if (next.deadline().isAfter(Instant.now())) {
-        send((Message) next.command(), next.deadline());
+        return Effect()
+            .persist(new Cleared())
+            .thenRun(after -> context.getSelf().tell(Continue.INSTANCE))
+            .thenReply(reset.replyTo(), after -> ConversationsActor.Done.INSTANCE);
+      }
+      Message message = (Message) next.command();
+      if (next.deadline().isAfter(Instant.now())) {
+        send(message, next.deadline(), history);
       } else {
-        ((Message) next.command()).replyTo().tell(waitedTooLong());
+        answer(message, waitedTooLong());
       }
     }
     if (!isIdle()) {
-      return this;
+      return Effect().noReply();
     }
     if (stopRequested) {
-      return Behaviors.stopped();
+      return Effect().stop().thenNoReply();
     }
     timers.startSingleTimer(IdleTimeout.INSTANCE, settings.idleTimeout());
-    return this;
+    return Effect().noReply();
   }
 
-  private void send(Message message, Instant deadline) {
+  private void send(Message message, Instant deadline, History history) {
     inFlight = message;
-    List<ChatMessage> messages = new ArrayList<>(history.size() + 2);
+    List<ChatMessage> messages = new ArrayList<>(history.messages().size() + 2);
     settings.systemPrompt().ifPresent(prompt -> messages.add(ChatMessage.system(prompt)));
-    messages.addAll(history);
+    messages.addAll(history.messages());
     messages.add(ChatMessage.user(message.text()));
     ChatRequest request = ChatRequest.of(conversationId, messages);
-    getContext()
-        .ask(
-            RouteResult.class,
-            router,
-            Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
-            replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),
-            (result, failure) -> new Answered(message, result != null ? result : noAnswer()));
-  }
-
-  private void remember(String userText, String assistantText) {
-    history.add(ChatMessage.user(userText));
-    history.add(ChatMessage.assistant(assistantText));
-    while (history.size() > settings.historyLength()) {
-      history.removeFirst();
-    }
-    while (!history.isEmpty() && history.peekFirst().role().equals("assistant")) {
-      history.removeFirst();
-    }
+    context.ask(
+        RouteResult.class,
+        router,
+        Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
+        replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),
+        (result, failure) -> new Answered(message, result != null ? result : noAnswer()));
   }
 
   private boolean isIdle() {
@@ -222,18 +447,26 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
         List.of());
   }
 
+  private void storeFailed(Throwable failure) {
+    context.getLog().warn("conversation {}: the store failed: {}", conversationId, failure.toString());
+    owner.tell(new StoreFailed(conversationId, context.getSelf()));
+  }
+
   /** Nothing is left unanswered when this conversation fails: pending messages hear about it. */
-  private Behavior<Command> answerPendingAfterFailure() {
+  private void answerPendingAfterFailure() {
     int answered = 0;
+    if (storing) {
+      owner.tell(new StoreFailed(conversationId, context.getSelf()));
+    }
     if (inFlight != null) {
-      inFlight.replyTo().tell(internalError());
+      answer(inFlight, storing ? failed(ErrorTexts.storeUnavailable()) : internalError());
       inFlight = null;
       answered++;
     }
     for (Pending queued : queue) {
       Command pending = queued.command();
       if (pending instanceof Message message) {
-        message.replyTo().tell(internalError());
+        answer(message, internalError());
         answered++;
       } else if (pending instanceof Reset reset) {
         reset.replyTo().tell(ConversationsActor.Done.INSTANCE);
@@ -241,11 +474,9 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
     }
     queue.clear();
     if (answered > 0) {
-      getContext()
-          .getLog()
+      context.getLog()
           .warn("conversation {} failed: answered {} pending message(s) with an internal error", conversationId, answered);
     }
-    return this;
   }
 
   private RouteResult waitedTooLong() {
@@ -258,7 +489,10 @@ public final class ConversationActor extends AbstractBehavior<ConversationActor.
   }
 
   private static RouteResult internalError() {
-    return new RouteResult.Failed(
-        OutcomeKind.UNAVAILABLE, "", ErrorTexts.internalError(), Optional.empty(), List.of());
+    return failed(ErrorTexts.internalError());
+  }
+
+  private static RouteResult failed(String text) {
+    return new RouteResult.Failed(OutcomeKind.UNAVAILABLE, "", text, Optional.empty(), List.of());
   }
 }

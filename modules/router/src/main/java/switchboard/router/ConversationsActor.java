@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Optional;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,11 +17,14 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import switchboard.providers.ChatMessage;
+import switchboard.providers.OutcomeKind;
 
 /**
  * Spawns one {@link ConversationActor} per conversation id ({@code channel:conversation}, e.g.
  * {@code telegram:12345} or {@code http:abc}) on demand and forwards each message to it; the
- * conversation keeps its recent history and answers its messages in arrival order.
+ * conversation keeps its recent history (durably, in the gateway's store) and answers its messages
+ * in arrival order.
  *
  * <p>A crashing conversation is restarted with backoff (a bounded number of times in a row) without
  * touching the others. An idle conversation asks to be stopped; messages for it that arrive while it
@@ -35,11 +40,23 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   public sealed interface Command {}
 
   /** A user's message in conversation {@code conversationId}; exactly one {@link RouteResult} goes back. */
-  public record UserMessage(String conversationId, String text, ActorRef<RouteResult> replyTo)
-      implements Command {}
+  public record UserMessage(
+      String conversationId, String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo)
+      implements Command {
+    /** A message without an {@code Idempotency-Key}. */
+    public UserMessage(String conversationId, String text, ActorRef<RouteResult> replyTo) {
+      this(conversationId, text, Optional.empty(), replyTo);
+    }
+  }
 
-  /** Forget the history of {@code conversationId} (Telegram's /new); {@code replyTo} hears when done. */
+  /**
+   * Forget the history of {@code conversationId} (Telegram's /new, {@code DELETE /api/conversations/{id}})
+   * in the store, after the messages that arrived before it; {@code replyTo} hears when done.
+   */
   public record Reset(String conversationId, ActorRef<Done> replyTo) implements Command {}
+
+  /** Reply with the stored history of {@code conversationId} (empty when it has none), oldest first. */
+  public record GetHistory(String conversationId, ActorRef<List<ChatMessage>> replyTo) implements Command {}
 
   /** Make conversation {@code conversationId} throw, to exercise supervision (tests, chaos drills). */
   public record Crash(String conversationId) implements Command {}
@@ -52,17 +69,21 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     INSTANCE
   }
 
-  private record IdleReported(ConversationActor.Idle idle) implements Command {}
+  private record FromConversation(ConversationActor.ToOwner news) implements Command {}
 
   private record ConversationStopped(String conversationId, ActorRef<ConversationActor.Command> ref)
       implements Command {}
 
   private final ActorRef<RouterActor.Command> router;
   private final ConversationSettings settings;
-  private final ActorRef<ConversationActor.Idle> idleAdapter;
+  private final ActorRef<ConversationActor.ToOwner> ownerAdapter;
   private final Map<String, ActorRef<ConversationActor.Command>> live = new HashMap<>();
   /** Messages for conversations that are stopping, handed to a fresh one once the old one is gone. */
   private final Map<String, List<ConversationActor.Command>> held = new HashMap<>();
+  /** Messages for conversations that are still reading their history from the store. */
+  private final Map<String, List<ConversationActor.Command>> recovering = new HashMap<>();
+  /** Conversations the store failed and that are not ready again: their messages are answered here. */
+  private final Set<String> unavailable = new HashSet<>();
 
   public static Behavior<Command> create(ActorRef<RouterActor.Command> router, ConversationSettings settings) {
     return Behaviors.setup(context -> new ConversationsActor(context, router, settings));
@@ -73,7 +94,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     super(context);
     this.router = router;
     this.settings = settings;
-    this.idleAdapter = context.messageAdapter(ConversationActor.Idle.class, IdleReported::new);
+    this.ownerAdapter = context.messageAdapter(ConversationActor.ToOwner.class, FromConversation::new);
   }
 
   @Override
@@ -81,24 +102,26 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     return newReceiveBuilder()
         .onMessage(UserMessage.class, this::onUserMessage)
         .onMessage(Reset.class, this::onReset)
+        .onMessage(GetHistory.class, this::onGetHistory)
         .onMessage(Crash.class, this::onCrash)
         .onMessage(GetActive.class, this::onGetActive)
-        .onMessage(IdleReported.class, this::onIdleReported)
+        .onMessage(FromConversation.class, this::onFromConversation)
         .onMessage(ConversationStopped.class, this::onConversationStopped)
         .build();
   }
 
   private Behavior<Command> onUserMessage(UserMessage message) {
-    deliver(message.conversationId(), new ConversationActor.Message(message.text(), message.replyTo()));
+    deliver(message.conversationId(), new ConversationActor.Message(message.text(), message.idempotency(), message.replyTo()));
     return this;
   }
 
   private Behavior<Command> onReset(Reset reset) {
-    if (live.containsKey(reset.conversationId()) || held.containsKey(reset.conversationId())) {
-      deliver(reset.conversationId(), new ConversationActor.Reset(reset.replyTo()));
-    } else {
-      reset.replyTo().tell(Done.INSTANCE);
-    }
+    deliver(reset.conversationId(), new ConversationActor.Reset(reset.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onGetHistory(GetHistory get) {
+    deliver(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
     return this;
   }
 
@@ -112,21 +135,65 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     return this;
   }
 
-  private Behavior<Command> onIdleReported(IdleReported reported) {
-    String id = reported.idle().conversationId();
-    if (live.get(id) == null || !live.get(id).equals(reported.idle().conversation())) {
+  private Behavior<Command> onFromConversation(FromConversation from) {
+    ConversationActor.ToOwner news = from.news();
+    if (live.get(news.conversationId()) == null || !live.get(news.conversationId()).equals(news.conversation())) {
       return this;
     }
-    live.remove(id);
-    held.put(id, new ArrayList<>());
-    reported.idle().conversation().tell(ConversationActor.Stop.INSTANCE);
+    if (news instanceof ConversationActor.Idle idle) {
+      passivate(idle);
+    } else if (news instanceof ConversationActor.Ready ready) {
+      ready(ready.conversationId(), ready.conversation());
+    } else {
+      storeFailed(news.conversationId());
+    }
     return this;
+  }
+
+  private void passivate(ConversationActor.Idle idle) {
+    live.remove(idle.conversationId());
+    recovering.remove(idle.conversationId());
+    held.put(idle.conversationId(), new ArrayList<>());
+    idle.conversation().tell(ConversationActor.Stop.INSTANCE);
+  }
+
+  /** The conversation has its history: what waited for it goes to it, in order. */
+  private void ready(String id, ActorRef<ConversationActor.Command> conversation) {
+    unavailable.remove(id);
+    List<ConversationActor.Command> waiting = recovering.remove(id);
+    if (waiting != null) {
+      waiting.forEach(conversation::tell);
+    }
+  }
+
+  /**
+   * The store failed the conversation: until it is ready again, its messages are answered here with
+   * the store's error (those already waiting too), not handed to an actor whose recovery may fail.
+   */
+  private void storeFailed(String id) {
+    List<ConversationActor.Command> waiting = recovering.put(id, new ArrayList<>());
+    if (waiting != null) {
+      waiting.forEach(ConversationsActor::answerStoreUnavailable);
+    }
+    unavailable.add(id);
+  }
+
+  private static void answerStoreUnavailable(ConversationActor.Command command) {
+    if (command instanceof ConversationActor.Message message) {
+      message.replyTo().tell(new RouteResult.Failed(
+          OutcomeKind.UNAVAILABLE, "", ErrorTexts.storeUnavailable(), Optional.empty(), List.of()));
+    }
   }
 
   private Behavior<Command> onConversationStopped(ConversationStopped stopped) {
     String id = stopped.conversationId();
     if (stopped.ref().equals(live.get(id))) {
       live.remove(id);
+      unavailable.remove(id);
+      List<ConversationActor.Command> recovery = recovering.remove(id);
+      if (recovery != null) {
+        recovery.forEach(ConversationsActor::answerStoreUnavailable);
+      }
       getContext().getLog().warn("conversation {} stopped after repeated failures", id);
     }
     List<ConversationActor.Command> waiting = held.remove(id);
@@ -141,8 +208,16 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     List<ConversationActor.Command> waiting = held.get(id);
     if (waiting != null) {
       waiting.add(command);
+      return;
+    }
+    ActorRef<ConversationActor.Command> conversation = conversation(id);
+    List<ConversationActor.Command> recovery = recovering.get(id);
+    if (recovery == null) {
+      conversation.tell(command);
+    } else if (unavailable.contains(id)) {
+      answerStoreUnavailable(command);
     } else {
-      conversation(id).tell(command);
+      recovery.add(command);
     }
   }
 
@@ -151,8 +226,10 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   }
 
   private ActorRef<ConversationActor.Command> spawn(String id) {
+    recovering.put(id, new ArrayList<>());
+    unavailable.remove(id);
     Behavior<ConversationActor.Command> supervised =
-        Behaviors.supervise(ConversationActor.create(id, router, settings, idleAdapter))
+        Behaviors.supervise(ConversationActor.create(id, router, settings, ownerAdapter))
             .onFailure(
                 SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
                     .withMaxRestarts(MAX_RESTARTS));

@@ -65,6 +65,12 @@ public final class ErrorTexts {
     return "No provider is configured, so the message cannot be answered. An operator must add one.";
   }
 
+  /** The store failed while a conversation read or wrote its history: the message was not answered. */
+  public static String storeUnavailable() {
+    return "The conversation store is unavailable, so this message could not be answered. "
+        + "Please send it again in a moment.";
+  }
+
   /** A message was lost to an internal failure (a crashed conversation) and was not answered. */
   public static String internalError() {
     return "Switchboard had an " + INTERNAL_ERROR + ".";

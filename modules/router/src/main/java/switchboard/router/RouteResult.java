@@ -36,4 +36,10 @@ public sealed interface RouteResult {
       Optional<Duration> retryAfter,
       List<ProviderResult.Failure> attempts)
       implements RouteResult {}
+
+  /**
+   * The gateway refused the request itself, before any provider was asked: the caller's mistake
+   * (an {@code Idempotency-Key} used again with a different body). {@code message} says what to fix.
+   */
+  record Rejected(String message) implements RouteResult {}
 }

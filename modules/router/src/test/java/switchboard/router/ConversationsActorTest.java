@@ -10,14 +10,22 @@ import java.util.Optional;
 import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import com.typesafe.config.ConfigFactory;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.OutcomeKind;
 
 class ConversationsActorTest {
-  static final ActorTestKit kit = ActorTestKit.create();
+  /** Conversations are event-sourced: the persistence testkit's in-memory journal and snapshot store stand in for the store. */
+  static final ActorTestKit kit = ActorTestKit.create(
+      PersistenceTestKitPlugin.getInstance().config()
+          .withFallback(PersistenceTestKitSnapshotPlugin.config())
+          .withFallback(ConfigFactory.load()));
   static final Duration WAIT = Duration.ofSeconds(10);
   static final ConversationSettings SETTINGS =
       ConversationSettings.of(20, Duration.ofMinutes(5), Optional.of("Be brief."), Duration.ofSeconds(30));
@@ -127,7 +135,7 @@ class ConversationsActorTest {
   }
 
   @Test
-  void anIdleConversationStopsAndForgetsItsHistory() {
+  void anIdleConversationStopsAndItsSuccessorRecoversTheHistoryFromTheStore() {
     StubRouter router = new StubRouter(kit);
     ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(300), Optional.empty(), Duration.ofSeconds(30));
     ActorRef<ConversationsActor.Command> conversations = kit.spawn(ConversationsActor.create(router.ref, quick));
@@ -146,7 +154,9 @@ class ConversationsActorTest {
     assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofMillis(300)) >= 0);
 
     reply(conversations, "http:idle", "who am I?");
-    assertEquals(List.of(ChatMessage.user("who am I?")), router.requests.get(1).messages());
+    assertEquals(
+        List.of(ChatMessage.user("remember me"), ChatMessage.assistant("echo:remember me"), ChatMessage.user("who am I?")),
+        router.requests.get(1).messages());
   }
 
   @Test
@@ -238,11 +248,12 @@ class ConversationsActorTest {
   void anIdleConversationFinishesWhatArrivedBeforeItsStop() {
     StubRouter router = new StubRouter(kit);
     ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(200), Optional.empty(), Duration.ofSeconds(30));
-    TestProbe<ConversationActor.Idle> owner = kit.createTestProbe();
+    TestProbe<ConversationActor.ToOwner> owner = kit.createTestProbe();
     TestProbe<RouteResult> probe = kit.createTestProbe();
     ActorRef<ConversationActor.Command> conversation =
         kit.spawn(ConversationActor.create("http:edge", router.ref, quick, owner.getRef()));
 
+    assertEquals(new ConversationActor.Ready("http:edge", conversation), owner.expectMessageClass(ConversationActor.Ready.class, WAIT));
     ConversationActor.Idle idle = owner.expectMessageClass(ConversationActor.Idle.class, WAIT);
     assertEquals(new ConversationActor.Idle("http:edge", conversation), idle);
     conversation.tell(new ConversationActor.Message("slow edge", probe.getRef()));
@@ -250,5 +261,39 @@ class ConversationsActorTest {
 
     assertEquals("echo:slow edge", assertInstanceOf(RouteResult.Answered.class, probe.expectMessageClass(RouteResult.class, WAIT)).text());
     probe.expectTerminated(conversation, WAIT);
+  }
+
+  @Test
+  void theStoreHoldsTheTurnsAResetClearsThemAndALongChatKeepsFewEvents() {
+    StubRouter router = new StubRouter(kit);
+    ConversationSettings four = ConversationSettings.of(4, Duration.ofMinutes(5), Optional.empty(), Duration.ofSeconds(30));
+    ActorRef<ConversationsActor.Command> conversations = kit.spawn(ConversationsActor.create(router.ref, four));
+    TestProbe<List<ChatMessage>> history = kit.createTestProbe();
+
+    conversations.tell(new ConversationsActor.GetHistory("http:stored", history.getRef()));
+    assertEquals(List.of(), history.receiveMessage(WAIT), "never seen: no history");
+    for (int i = 1; i <= 9; i++) {
+      reply(conversations, "http:stored", "turn " + i);
+    }
+    conversations.tell(new ConversationsActor.GetHistory("http:stored", history.getRef()));
+    assertEquals(
+        List.of(ChatMessage.user("turn 8"), ChatMessage.assistant("echo:turn 8"), ChatMessage.user("turn 9"),
+            ChatMessage.assistant("echo:turn 9")),
+        history.receiveMessage(WAIT), "the last history-length messages");
+    PersistenceTestKit store = PersistenceTestKit.create(kit.system());
+    String pid = ConversationActor.persistenceId("http:stored").id();
+    history.awaitAssert(WAIT, () -> {
+      // a snapshot every 2 turns (history-length / 2), two kept: at most 3 x 2 events stay
+      assertTrue(store.persistedInStorage(pid).size() <= 6, "events behind the snapshots are deleted: "
+          + store.persistedInStorage(pid));
+      return null;
+    });
+
+    TestProbe<ConversationsActor.Done> done = kit.createTestProbe();
+    conversations.tell(new ConversationsActor.Reset("http:stored", done.getRef()));
+    done.expectMessage(WAIT, ConversationsActor.Done.INSTANCE);
+    ActorRef<ConversationsActor.Command> restarted = kit.spawn(ConversationsActor.create(router.ref, four));
+    restarted.tell(new ConversationsActor.GetHistory("http:stored", history.getRef()));
+    assertEquals(List.of(), history.receiveMessage(WAIT), "the reset is stored: a new incarnation starts empty");
   }
 }

@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import switchboard.supervision.store.StoreSchema;
 
 /** {@code switchboard config ...}: checking a config before it is deployed. */
 @Command(name = "config", description = "Work with gateway configs.", subcommands = ConfigCommands.Check.class,
@@ -35,6 +36,12 @@ final class ConfigCommands implements Runnable {
         return Main.INVALID;
       }
       loaded.warnings().forEach(w -> spec.commandLine().getErr().println("warning: " + w));
+      try {
+        StoreSchema.reach(loaded.store());
+      } catch (StoreSchema.Unavailable e) {
+        spec.commandLine().getOut().println("switchboard.persistence: " + e.getMessage());
+        return Main.INVALID;
+      }
       spec.commandLine().getOut().println("ok");
       return 0;
     }

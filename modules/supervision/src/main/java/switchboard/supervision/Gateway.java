@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import switchboard.channels.http.HttpChannel;
 import switchboard.supervision.ops.ProviderCallLogSetup;
 import switchboard.supervision.ops.ShutdownRecord;
+import switchboard.supervision.store.StoreSchema;
 
 /**
  * A running gateway: the actor system with its {@link GatewayRoot}, the metrics registry and the
@@ -100,10 +101,16 @@ public final class Gateway implements AutoCloseable {
     if (config.http().enabled() && config.http().port() != 0) {
       checkPortFree(config.http().host(), config.http().port());
     }
+    try {
+      StoreSchema.ensure(config.store());
+    } catch (StoreSchema.Unavailable e) {
+      throw new StartFailure(e.getMessage(), e);
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     AutoCloseable providerLog = ProviderCallLogSetup.attach(config.providerLog());
-    ActorSystem<GatewayRoot.Command> system =
-        ActorSystem.create(GatewayRoot.create(config, registry, previous), "switchboard", config.config());
+    ActorSystem<GatewayRoot.Command> system = ActorSystem.create(
+        GatewayRoot.create(config, registry, previous), "switchboard",
+        config.store().pekkoConfig().withFallback(config.config()));
     try {
       GatewayRoot.Children children =
           await(AskPattern.ask(system, GatewayRoot.GetChildren::new, BIND_TIMEOUT, system.scheduler()));

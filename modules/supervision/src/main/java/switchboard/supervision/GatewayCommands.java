@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import switchboard.supervision.ops.ServiceUnit;
@@ -138,21 +139,15 @@ final class GatewayCommands implements Runnable {
   static final class Status implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8080",
-        description = "the gateway's HTTP address (default: ${DEFAULT-VALUE})")
-    String url;
-
-    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:SWITCHBOARD_HTTP_TOKEN}",
-        description = "bearer token when the gateway needs one (default: $SWITCHBOARD_HTTP_TOKEN)")
-    String token;
+    @Mixin GatewayAddress gateway;
 
     @Override
     public Integer call() throws IOException {
-      Optional<String> body = new GatewayClient(spec.commandLine(), url, token).get("/api/status");
+      Optional<String> body = gateway.client(spec.commandLine()).get("/api/status");
       if (body.isEmpty()) {
         return 1;
       }
-      print(spec.commandLine().getOut(), new ObjectMapper().readTree(body.get()), url);
+      print(spec.commandLine().getOut(), new ObjectMapper().readTree(body.get()), gateway.url);
       return 0;
     }
 

@@ -27,6 +27,7 @@ import switchboard.router.ConversationSettings;
 import switchboard.router.RouterSettings;
 import switchboard.supervision.ops.AlertsConfig;
 import switchboard.supervision.ops.ProviderLogConfig;
+import switchboard.supervision.store.StoreConfig;
 
 /**
  * The whole gateway configuration, read and validated in one pass so that a broken file is reported
@@ -52,6 +53,7 @@ public record GatewayConfig(
     Duration shutdownTimeout,
     AlertsConfig alerts,
     ProviderLogConfig providerLog,
+    StoreConfig store,
     List<String> warnings) {
 
   public GatewayConfig {
@@ -181,6 +183,7 @@ public record GatewayConfig(
     AlertsConfig alerts = AlertsConfig.read(r);
     ProviderLogConfig logged = ProviderLogConfig.read(r);
     ProviderLogConfig providerLog = new ProviderLogConfig(workingDir.resolve(logged.path()), logged.level());
+    StoreConfig store = StoreConfig.read(r, dataDir);
 
     List<String> warnings = new ArrayList<>();
     for (ProviderConfig provider : providers) {
@@ -200,7 +203,7 @@ public record GatewayConfig(
     }
     return new GatewayConfig(
         file, resolved, providers, retry, breaker, router, conversations, http, telegram, dataDir, shutdownTimeout, alerts,
-        providerLog, warnings);
+        providerLog, store, warnings);
   }
 
   private static String dataDir(ConfigReader r, Map<String, String> env) {

@@ -2,6 +2,7 @@ package switchboard.supervision;
 
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URLEncoder;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,6 +15,7 @@ import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -27,7 +29,10 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.http.HttpChannel;
 import switchboard.channels.http.StatusExtras;
 import switchboard.channels.telegram.TelegramChannel;
+import switchboard.channels.telegram.TelegramLedger;
+import switchboard.providers.FileProviderState;
 import switchboard.providers.OutcomeKind;
+import switchboard.providers.PekkoProviderState;
 import switchboard.providers.ProviderActor;
 import switchboard.providers.ProviderEvents;
 import switchboard.providers.config.ProviderConfig;
@@ -158,8 +163,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
       providerMetrics.register(provider.name(), provider.keyAliases());
       ActorRef<ProviderActor.Command> ref =
           spawn(
-              ProviderActor.create(
-                  provider, config.retry(), config.breaker(), events, Optional.of(config.dataDir())),
+              ProviderActor.create(provider, config.retry(), config.breaker(), events, providerState(config)),
               "provider-" + URLEncoder.encode(provider.name(), StandardCharsets.UTF_8));
       providers.put(provider.name(), ref);
       handles.add(new ProviderHandle(provider.name(), provider.priority(), provider.fallbackOnly(), ref));
@@ -179,7 +183,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
             ? Optional.of(
                 spawn(
                     TelegramChannel.create(
-                        config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout()),
+                        config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout(),
+                        Optional.of(spawn(TelegramLedger.create(), "telegram-ledger"))),
                     TelegramChannel.NAME))
             : Optional.empty();
     List<ChannelStatusProbe> otherChannels = telegram.map(t -> List.of(probe(t))).orElse(List.of());
@@ -199,6 +204,17 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     context.getLog().info(
         "gateway started: providers {} by priority, channels {}",
         handles.stream().map(ProviderHandle::name).toList(), channels);
+  }
+
+  /**
+   * Providers keep their breakers and spend in the gateway's store (files of an earlier version under
+   * {@code data-dir} are moved into it once); an actor system without a store keeps them in files.
+   */
+  private static ProviderActor.StateStores providerState(GatewayConfig config) {
+    Optional<Path> dataDir = Optional.of(config.dataDir());
+    return (system, provider) -> PekkoProviderState.available(system)
+        ? new PekkoProviderState(system, provider, dataDir)
+        : new FileProviderState(config.dataDir(), provider, system.dispatchers().lookup(DispatcherSelector.blocking()));
   }
 
   /** Where messages go when a provider fails, for the alerts' texts (no actors needed to know it). */

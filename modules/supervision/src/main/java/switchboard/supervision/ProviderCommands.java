@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -46,13 +47,7 @@ final class ProviderCommands implements Runnable {
     @Option(names = "--key", paramLabel = "ALIAS", description = "only this key, by alias (e.g. primary#2)")
     String key;
 
-    @Option(names = "--url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8080",
-        description = "the gateway's HTTP address (default: ${DEFAULT-VALUE})")
-    String url;
-
-    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:SWITCHBOARD_HTTP_TOKEN}",
-        description = "bearer token when the gateway needs one (default: $SWITCHBOARD_HTTP_TOKEN)")
-    String token;
+    @Mixin GatewayAddress gateway;
 
     @Override
     public Integer call() throws IOException {
@@ -62,7 +57,7 @@ final class ProviderCommands implements Runnable {
         body.put("key", key);
       }
       String path = "/api/providers/" + URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20") + "/reset";
-      Optional<String> answer = new GatewayClient(spec.commandLine(), url, token).post(path, body.toString());
+      Optional<String> answer = gateway.client(spec.commandLine()).post(path, body.toString());
       if (answer.isEmpty()) {
         return 1;
       }

@@ -96,4 +96,45 @@ class TelegramEndToEndTest extends TwoProviderTest {
       assertFalse(gw.get("/api/status").body().contains(telegram.token()), "the bot token is never shown");
     }
   }
+
+  @Test
+  void theBookkeepingIsInTheStoreSoARedeliveredUpdateIsNotAnsweredAgainAfterARestart() throws Exception {
+    long first;
+    try (TestGateway gw = gateway("", telegramOn(""))) {
+      first = telegram.userSays(400, "remember this");
+      assertEquals(1, telegram.awaitSentTo(400, 1, WAIT).size());
+    }
+    assertFalse(java.nio.file.Files.exists(dir.resolve("data/telegram/journal.jsonl")), "kept in the store, not in a file");
+    try (TestGateway gw = gateway("", telegramOn(""))) {
+      telegram.redeliver(first);
+      long second = telegram.userSays(400, "and this?");
+      List<SentMessage> sent = telegram.awaitSentTo(400, 2, WAIT);
+      assertEquals(2, sent.size(), "the redelivered update is known: answered once in all");
+      assertEquals(Optional.of(telegram.messageIdOf(second)), sent.get(1).replyTo());
+      assertTrue(primary.calls().get(primary.calls().size() - 1).body().contains("remember this"),
+          "and the chat's history is in the store too");
+      assertEquals(2, primary.calls().size());
+    }
+  }
+
+  @Test
+  void aJournalFileOfAnEarlierVersionIsMovedIntoTheStoreAndWhatItHadPendingIsAnsweredOnce() throws Exception {
+    java.nio.file.Path journal = dir.resolve("data/telegram/journal.jsonl");
+    java.nio.file.Files.createDirectories(journal.getParent());
+    java.nio.file.Files.writeString(journal,
+        "{\"done\":7}\n{\"recv\":{\"u\":8,\"c\":500,\"m\":80,\"a\":\"ASK\",\"t\":\"left over\"}}\n");
+    try (TestGateway gw = gateway("", telegramOn(""))) {
+      List<SentMessage> sent = telegram.awaitSentTo(500, 1, WAIT);
+      assertEquals(Optional.of(80L), sent.get(0).replyTo(), "the pending update of the old journal is answered");
+      assertTrue(primary.calls().get(0).body().contains("left over"));
+    }
+    assertFalse(java.nio.file.Files.exists(journal));
+    assertTrue(java.nio.file.Files.exists(journal.resolveSibling("journal.jsonl.migrated")));
+    try (TestGateway gw = gateway("", telegramOn(""))) {
+      long next = telegram.userSays(500, "hello again");
+      assertEquals(2, telegram.awaitSentTo(500, 2, WAIT).size());
+      assertEquals(Optional.of(telegram.messageIdOf(next)), telegram.sentTo(500).get(1).replyTo());
+      assertEquals(2, primary.calls().size(), "the migrated update is not answered a second time");
+    }
+  }
 }

@@ -92,21 +92,12 @@ final class TestGateway implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + gateway.httpPort() + path);
   }
 
-  CompletableFuture<Reply> postAsync(String path, String body) {
-    HttpRequest request = HttpRequest.newBuilder(uri(path))
-        .timeout(HTTP_TIMEOUT)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body))
-        .build();
-    return send(request);
-  }
-
-  Reply post(String path, String body) {
-    return postAsync(path, body).join();
-  }
-
   /** A POST with extra request headers (name, value, name, value, ...), e.g. the gateway token. */
   Reply post(String path, String body, String... headers) {
+    return postAsync(path, body, headers).join();
+  }
+
+  CompletableFuture<Reply> postAsync(String path, String body, String... headers) {
     HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
         .timeout(HTTP_TIMEOUT)
         .header("Content-Type", "application/json")
@@ -114,7 +105,7 @@ final class TestGateway implements AutoCloseable {
     if (headers.length > 0) {
       request.headers(headers);
     }
-    return send(request.build()).join();
+    return send(request.build());
   }
 
   Reply get(String path, String... headers) {
@@ -123,6 +114,10 @@ final class TestGateway implements AutoCloseable {
       request.headers(headers);
     }
     return send(request.build()).join();
+  }
+
+  Reply delete(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).timeout(HTTP_TIMEOUT).DELETE().build()).join();
   }
 
   /** A message in conversation {@code id}. */

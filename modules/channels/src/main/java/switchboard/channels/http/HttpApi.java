@@ -3,6 +3,7 @@ package switchboard.channels.http;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.delete;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
@@ -62,11 +63,13 @@ import org.slf4j.LoggerFactory;
 import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
+import switchboard.providers.ChatMessage;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
 import switchboard.providers.observe.ProviderHistory;
 import switchboard.router.ConversationsActor;
+import switchboard.router.Idempotency;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
 
@@ -82,8 +85,13 @@ final class HttpApi {
   static final String PROVIDER_HEADER = "X-Switchboard-Provider";
   /** Says through what an operator's request came: {@code cli} or {@code status-page}. */
   static final String ORIGIN_HEADER = "X-Switchboard-Origin";
+  /** A client's retry key (contract section 8); a stored answer sent again carries {@link #REPLAYED_HEADER}. */
+  static final String IDEMPOTENCY_HEADER = "Idempotency-Key";
+  static final String REPLAYED_HEADER = "Idempotent-Replayed";
   private static final Set<String> RESET_ORIGINS = Set.of("cli", "status-page");
   static final Duration STATUS_TIMEOUT = Duration.ofSeconds(3);
+  /** How long reading a conversation's history may take (its recovery from the store included). */
+  static final Duration STORE_TIMEOUT = Duration.ofSeconds(10);
   /** Longest wait for a request body to arrive completely. */
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
   /** Retry-After of the answer to a message that arrives during a shutdown: about a restart's time. */
@@ -129,6 +137,8 @@ final class HttpApi {
   private final byte[] indexPage;
   private final Optional<byte[]> token;
   private final ProviderHistory providerHistory;
+  /** Where {@code /v1} answers with an {@code Idempotency-Key} are kept; empty without a store (keys then ignored). */
+  private final Optional<ActorRef<IdempotencyStore.Command>> idempotencyStore;
 
   HttpApi(
       HttpChannelConfig config,
@@ -142,7 +152,8 @@ final class HttpApi {
       ChannelMetrics metrics,
       Supplier<String> state,
       StatusExtras extras,
-      ProviderHistory providerHistory) {
+      ProviderHistory providerHistory,
+      Optional<ActorRef<IdempotencyStore.Command>> idempotencyStore) {
     this.config = config;
     this.askTimeout = askTimeout;
     this.router = router;
@@ -157,6 +168,7 @@ final class HttpApi {
     this.indexPage = loadIndexPage();
     this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
     this.providerHistory = providerHistory;
+    this.idempotencyStore = idempotencyStore;
   }
 
   /** Every endpoint, sealed with the JSON rejection and exception handlers. */
@@ -172,13 +184,18 @@ final class HttpApi {
         path("metrics", () -> get(this::metricsText)),
         pathEndOrSingleSlash(() -> get(() -> complete(HttpEntities.create(HTML, indexPage)))),
         pathPrefix("v1", () -> authorized(() ->
-            path(segment("chat").slash("completions"), () -> post(() -> message(this::chatCompletion))))),
+            path(segment("chat").slash("completions"), () -> post(() -> optionalHeaderValueByName(IDEMPOTENCY_HEADER,
+                key -> message(body -> chatCompletion(body, key))))))),
         pathPrefix("api", () -> authorized(() -> concat(
             path("status", () -> get(() -> completeWithFuture(status()))),
             path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
             path("history", () -> get(() -> json(StatusCodes.OK, HistoryJson.of(providerHistory, metrics.history())))),
+            path(segment("conversations").slash(segment()), id -> concat(
+                get(() -> completeWithFuture(conversationHistory(id))),
+                delete(() -> completeWithFuture(clearConversation(id))))),
             path(segment("conversations").slash(segment()).slash("messages"),
-                id -> post(() -> message(body -> conversationMessage(id, body))))))));
+                id -> post(() -> optionalHeaderValueByName(IDEMPOTENCY_HEADER,
+                    key -> message(body -> conversationMessage(id, body, key)))))))));
   }
 
   // ---- messages ----
@@ -229,12 +246,68 @@ final class HttpApi {
     });
   }
 
-  private CompletionStage<Reply> chatCompletion(byte[] body) {
+  private CompletionStage<Reply> chatCompletion(byte[] body, Optional<String> key) {
     OpenAiCodec.ChatCall call = OpenAiCodec.parseChat(body, "http:chat-completions");
-    return admitted(
+    Supplier<CompletionStage<Reply>> answer = () -> admitted(
         () -> AskPattern.<RouterActor.Command, RouteResult>ask(
             router, replyTo -> new RouterActor.Route(call.request(), replyTo), askTimeout, system.scheduler()),
         answered -> call.stream() ? eventStream(answered, call.streamUsage()) : completion(answered));
+    Optional<Idempotency> idempotency = idempotency(key, body);
+    if (idempotency.isEmpty() || idempotencyStore.isEmpty()) {
+      return answer.get();
+    }
+    ActorRef<IdempotencyStore.Command> store = idempotencyStore.get();
+    return AskPattern.<IdempotencyStore.Command, IdempotencyStore.Decision>ask(
+            store, replyTo -> new IdempotencyStore.Begin(idempotency.get(), replyTo), askTimeout, system.scheduler())
+        .thenCompose(decision -> {
+          if (decision instanceof IdempotencyStore.Replay replay) {
+            return CompletableFuture.completedFuture(replayed(replay.response()));
+          }
+          if (decision == IdempotencyStore.Mismatch.INSTANCE) {
+            return CompletableFuture.completedFuture(rejected(idempotency.get().mismatch()));
+          }
+          return answer.get()
+              .exceptionally(this::failureReply)
+              .thenApply(reply -> {
+                store.tell(new IdempotencyStore.Complete(idempotency.get().key(), stored(reply.response())));
+                return reply;
+              });
+        });
+  }
+
+  /** The request's {@code Idempotency-Key}, checked, with a hash of its body. */
+  private static Optional<Idempotency> idempotency(Optional<String> key, byte[] body) {
+    if (key.isEmpty()) {
+      return Optional.empty();
+    }
+    String k = key.get().trim();
+    if (k.isEmpty() || k.length() > Idempotency.MAX_KEY_LENGTH) {
+      throw new InvalidRequest(IDEMPOTENCY_HEADER + " must be 1 to " + Idempotency.MAX_KEY_LENGTH + " characters");
+    }
+    return Optional.of(Idempotency.of(k, body));
+  }
+
+  private static IdempotencyStore.StoredResponse stored(HttpResponse response) {
+    byte[] body = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().toArray() : new byte[0];
+    String provider = response.getHeader(PROVIDER_HEADER).map(HttpHeader::value).orElse("");
+    return new IdempotencyStore.StoredResponse(
+        response.status().intValue(), response.entity().getContentType().toString(), body, provider);
+  }
+
+  /** A stored answer sent again, marked {@code Idempotent-Replayed: true}. */
+  private static Reply replayed(IdempotencyStore.StoredResponse stored) {
+    HttpResponse response = HttpResponse.create()
+        .withStatus(stored.status())
+        .addHeader(RawHeader.create(REPLAYED_HEADER, "true"))
+        .withEntity(HttpEntities.create(ContentTypes.parse(stored.contentType()), stored.body()));
+    if (!stored.provider().isEmpty()) {
+      response = response.addHeader(RawHeader.create(PROVIDER_HEADER, stored.provider()));
+    }
+    return new Reply(response, stored.status() == 200 ? "ok" : "replayed_error");
+  }
+
+  private static Reply rejected(RouteResult.Rejected rejected) {
+    return error(StatusCodes.BAD_REQUEST, "invalid_request", rejected.message(), Optional.empty(), List.of());
   }
 
   private static Reply completion(RouteResult.Answered answered) {
@@ -254,13 +327,14 @@ final class HttpApi {
     return new Reply(response, "ok");
   }
 
-  private CompletionStage<Reply> conversationMessage(String id, byte[] body) {
+  private CompletionStage<Reply> conversationMessage(String id, byte[] body, Optional<String> key) {
     String text = OpenAiCodec.parseConversationText(body);
     String conversationId = "http:" + id;
+    Optional<Idempotency> idempotency = idempotency(key, body);
     return admitted(
         () -> AskPattern.<ConversationsActor.Command, RouteResult>ask(
             conversations,
-            replyTo -> new ConversationsActor.UserMessage(conversationId, text, replyTo),
+            replyTo -> new ConversationsActor.UserMessage(conversationId, text, idempotency, replyTo),
             askTimeout,
             system.scheduler()),
         answered -> {
@@ -270,6 +344,40 @@ final class HttpApi {
           out.put("provider", answered.provider());
           return reply(StatusCodes.OK, out, providerHeader(answered.provider()));
         });
+  }
+
+  /** {@code GET /api/conversations/{id}}: the stored history, or 404 when it has none (never seen, or cleared). */
+  private CompletionStage<HttpResponse> conversationHistory(String id) {
+    return AskPattern.<ConversationsActor.Command, List<ChatMessage>>ask(
+            conversations, replyTo -> new ConversationsActor.GetHistory("http:" + id, replyTo), STORE_TIMEOUT,
+            system.scheduler())
+        .thenApply(messages -> {
+          if (messages.isEmpty()) {
+            return error(StatusCodes.NOT_FOUND, "not_found", "Conversation " + id + " has no history.",
+                Optional.empty(), List.of()).response();
+          }
+          ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+          out.put("conversation", id);
+          ArrayNode array = out.putArray("messages");
+          messages.forEach(m -> array.addObject().put("role", m.role()).put("content", m.content()));
+          return jsonResponse(StatusCodes.OK, out, List.of());
+        })
+        .exceptionally(failure -> storeUnavailable(id, failure));
+  }
+
+  /** {@code DELETE /api/conversations/{id}}: clears the history in the store (after earlier messages are answered); 204. */
+  private CompletionStage<HttpResponse> clearConversation(String id) {
+    return AskPattern.<ConversationsActor.Command, ConversationsActor.Done>ask(
+            conversations, replyTo -> new ConversationsActor.Reset("http:" + id, replyTo), askTimeout, system.scheduler())
+        .thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT))
+        .exceptionally(failure -> storeUnavailable(id, failure));
+  }
+
+  private HttpResponse storeUnavailable(String id, Throwable failure) {
+    log.warn("HTTP channel: conversation {} did not answer: {}", id, unwrap(failure).toString());
+    return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+        "Conversation " + id + " could not be read from the conversation store just now. Please try again.",
+        Optional.empty(), List.of(RetryAfter.create(SHUTDOWN_RETRY_AFTER_SECONDS))).response();
   }
 
   /**
@@ -298,7 +406,7 @@ final class HttpApi {
         .whenComplete((r, failure) -> permit.get().release())
         .thenApply(r -> r instanceof RouteResult.Answered answered
             ? onAnswer.apply(answered)
-            : failed((RouteResult.Failed) r));
+            : r instanceof RouteResult.Rejected rejected ? rejected(rejected) : failed((RouteResult.Failed) r));
   }
 
   private Reply busy() {

@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.javadsl.Http;
@@ -195,13 +196,27 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     Duration askTimeout = requestTimeout.plus(ASK_MARGIN);
     HttpApi api = new HttpApi(
         config, askTimeout, router, conversations, otherChannels, registry, context.getSystem(), gate, metrics,
-        () -> state, extras, history);
+        () -> state, extras, history, idempotencyStore(context));
     this.bindFuture =
         Http.get(context.getSystem())
             .newServerAt(config.host(), config.port())
             .withSettings(serverSettings(context.getSystem(), askTimeout))
             .bind(api.route());
     context.pipeToSelf(bindFuture, (bound, failure) -> failure == null ? new Bound(bound) : new BindFailed(failure));
+  }
+
+  /**
+   * The keeper of {@code /v1} idempotency keys, when the actor system has a store (the gateway always
+   * has; a channel started without one ignores the header).
+   */
+  private static Optional<ActorRef<IdempotencyStore.Command>> idempotencyStore(ActorContext<Command> context) {
+    if (context.getSystem().settings().config().getString("pekko.persistence.journal.plugin").isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(context.spawn(
+        Behaviors.supervise(IdempotencyStore.create())
+            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)),
+        "idempotency"));
   }
 
   /**

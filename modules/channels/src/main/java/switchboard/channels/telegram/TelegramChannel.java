@@ -121,6 +121,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private final TelegramConfig config;
   private final ActorRef<ConversationsActor.Command> conversations;
   private final TelegramJournal journal;
+  private final TelegramBook book;
   private final BotApiClient api;
   private final Redactor redactor;
   private final Executor io;
@@ -159,6 +160,20 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
       Path dataDir,
       MeterRegistry metrics,
       Duration requestTimeout) {
+    return create(config, conversations, dataDir, metrics, requestTimeout, Optional.empty());
+  }
+
+  /**
+   * A channel that keeps its bookkeeping in the gateway's store through {@code ledger} (spawned by
+   * the caller, so it outlives this channel's restarts), or in {@code <dataDir>/telegram/} without one.
+   */
+  public static Behavior<Command> create(
+      TelegramConfig config,
+      ActorRef<ConversationsActor.Command> conversations,
+      Path dataDir,
+      MeterRegistry metrics,
+      Duration requestTimeout,
+      Optional<ActorRef<TelegramLedger.Command>> ledger) {
     TelegramJournal journal = new TelegramJournal(dataDir);
     BotApiClient api = new BotApiClient(config);
     return Behaviors.setup(
@@ -166,7 +181,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
             Behaviors.withTimers(
                 timers ->
                     new TelegramChannel(
-                        context, timers, config, conversations, journal, api, metrics, requestTimeout)));
+                        context, timers, config, conversations, journal, ledger, api, metrics, requestTimeout)));
   }
 
   private TelegramChannel(
@@ -175,6 +190,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
       TelegramConfig config,
       ActorRef<ConversationsActor.Command> conversations,
       TelegramJournal journal,
+      Optional<ActorRef<TelegramLedger.Command>> ledger,
       BotApiClient api,
       MeterRegistry registry,
       Duration requestTimeout) {
@@ -186,11 +202,12 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     this.api = api;
     this.redactor = api.redactor();
     this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.book = ledger.map(l -> TelegramLedger.book(l, context.getSystem(), journal, io)).orElseGet(() -> journal.asBook(io));
     this.metrics = new ChannelMetrics(registry, NAME, pendingAsks::get, requestTimeout);
     journal.flushOnShutdown(context.getSystem());
     context.getLog().info("Telegram channel starting against {}", config.baseUrl());
     context.pipeToSelf(
-        journal.load(io),
+        book.load(),
         (snapshot, error) -> error == null ? new Loaded(snapshot) : new LoadFailed(describe(error)));
   }
 
@@ -219,7 +236,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   }
 
   private Behavior<Command> onLoadFailed(LoadFailed failed) {
-    getContext().getLog().error("Could not read the Telegram journal {}: {}", journal.file(), failed.error());
+    getContext().getLog().error("Could not read {}: {}", book.describe(), failed.error());
     restore(new TelegramJournal.Snapshot(List.of(), List.of(), 0));
     return this;
   }
@@ -372,7 +389,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     long thisCall = call = CALLS.incrementAndGet();
     getContext()
         .pipeToSelf(
-            journal.accepted(accepted, io),
+            book.accepted(accepted),
             (ok, error) -> new Journaled(thisCall, accepted, Optional.ofNullable(error).map(this::describe)));
   }
 
@@ -453,13 +470,13 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     TelegramJournal.remember(answered, updateId);
     getContext()
         .pipeToSelf(
-            journal.answered(updateId, io),
+            book.answered(updateId),
             (ok, error) -> new JournalWritten(Optional.ofNullable(error).map(this::describe)));
     if (++journalLines >= COMPACT_EVERY) {
       journalLines = 0;
       getContext()
           .pipeToSelf(
-              journal.compact(List.copyOf(pending.values()), List.copyOf(answered), io),
+              book.compact(List.copyOf(pending.values()), List.copyOf(answered)),
               (ok, error) -> new JournalWritten(Optional.ofNullable(error).map(this::describe)));
     }
   }

@@ -202,6 +202,9 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     if (result instanceof RouteResult.Failed failed) {
       return failed.message();
     }
+    if (result instanceof RouteResult.Rejected rejected) {
+      return rejected.message();
+    }
     return TIMEOUT_REPLY;
   }
 
@@ -212,6 +215,9 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     }
     if (result instanceof RouteResult.Failed failed) {
       return failed.kind().wire();
+    }
+    if (result instanceof RouteResult.Rejected) {
+      return "invalid_request";
     }
     return OutcomeKind.UNAVAILABLE.wire();
   }

@@ -38,7 +38,7 @@ final class TelegramJournal {
   static final int KEEP_ANSWERED = 1000;
 
   /** What the channel decided to do with an accepted update. */
-  enum Action {
+  public enum Action {
     /** Ask the conversation; {@code text} is the user's text. */
     ASK,
     /** Send {@code text} (greeting, "only text"), no provider call. */
@@ -53,10 +53,42 @@ final class TelegramJournal {
   }
 
   /** An accepted update and its decided action. */
-  record Entry(long updateId, long chatId, long messageId, Action action, String text) {}
+  public record Entry(long updateId, long chatId, long messageId, Action action, String text)
+      implements switchboard.providers.CborSerializable {}
 
   /** What the journal remembers: unanswered entries in arrival order, recently answered ids. */
   record Snapshot(List<Entry> pending, List<Long> answered, int unreadableLines) {}
+
+  /** This journal as the channel's {@link TelegramBook}, writing on {@code io}. */
+  TelegramBook asBook(Executor io) {
+    TelegramJournal journal = this;
+    return new TelegramBook() {
+      @Override
+      public CompletionStage<Snapshot> load() {
+        return journal.load(io);
+      }
+
+      @Override
+      public CompletionStage<Void> accepted(List<Entry> entries) {
+        return journal.accepted(entries, io);
+      }
+
+      @Override
+      public CompletionStage<Void> answered(long updateId) {
+        return journal.answered(updateId, io);
+      }
+
+      @Override
+      public CompletionStage<Void> compact(List<Entry> pending, List<Long> answered) {
+        return journal.compact(pending, answered, io);
+      }
+
+      @Override
+      public String describe() {
+        return "the Telegram journal " + journal.file();
+      }
+    };
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper();
 

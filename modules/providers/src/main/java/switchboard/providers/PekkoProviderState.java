@@ -1,0 +1,168 @@
+package switchboard.providers;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.persistence.state.DurableStateStoreRegistry;
+import org.apache.pekko.persistence.state.javadsl.DurableStateUpdateStore;
+import org.apache.pekko.persistence.state.javadsl.GetObjectResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import switchboard.providers.limits.SpendLedger;
+
+/**
+ * A provider's breakers and spend in the gateway's store: one durable-state object per provider
+ * ({@code provider-state|<name>}, Pekko Persistence's durable state store on the same database as
+ * the conversations), so one backup holds everything and, later, every node of a cluster reads the
+ * same breakers.
+ *
+ * <p>Saves are coalesced: while one write is under way the newest state waits, and only it is
+ * written next (a provider may account hundreds of calls a second). A write the store refuses (down,
+ * or a revision another writer took) is logged; the revision is read again before the next write.
+ *
+ * <p>Files of an earlier version ({@code <data-dir>/breakers/<provider>.json},
+ * {@code <data-dir>/spend/<provider>.json}) are read once when the store has nothing for the
+ * provider, written into the store, and renamed {@code *.json.migrated}.
+ */
+public final class PekkoProviderState implements ProviderStateStore {
+  private static final Logger LOG = LoggerFactory.getLogger(PekkoProviderState.class);
+  private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+
+  /** The durable-state plugin the gateway configures. */
+  public static final String PLUGIN = "jdbc-durable-state-store";
+
+  /** What is stored: the breakers' and the ledger's JSON. */
+  public record ProviderState(String breakers, String spend) implements CborSerializable {}
+
+  private final DurableStateUpdateStore<ProviderState> store;
+  private final String persistenceId;
+  private final String provider;
+  private final Optional<Path> legacyDir;
+  private long revision;
+  private boolean revisionKnown;
+  private String breakers;
+  private String spend;
+  private boolean writing;
+  private boolean dirty;
+
+  /** The store of {@code system}; {@code legacyDir} is where files of an earlier version may be. */
+  @SuppressWarnings("unchecked")
+  public PekkoProviderState(ActorSystem<?> system, String provider, Optional<Path> legacyDir) {
+    this.store = DurableStateStoreRegistry.get(system).getDurableStateStoreFor(DurableStateUpdateStore.class, PLUGIN);
+    this.persistenceId = "provider-state|" + provider;
+    this.provider = provider;
+    this.legacyDir = legacyDir;
+  }
+
+  /** Whether {@code system} has a durable-state store to keep providers' state in. */
+  public static boolean available(ActorSystem<?> system) {
+    return system.settings().config().getString("pekko.persistence.state.plugin").equals(PLUGIN);
+  }
+
+  @Override
+  public CompletionStage<Saved> load() {
+    return store.getObject(persistenceId).thenCompose(this::loaded);
+  }
+
+  private synchronized CompletionStage<Saved> loaded(GetObjectResult<ProviderState> result) {
+    revision = result.revision();
+    revisionKnown = true;
+    if (result.value().isPresent()) {
+      breakers = result.value().get().breakers();
+      spend = result.value().get().spend();
+      return CompletableFuture.completedFuture(saved());
+    }
+    return CompletableFuture.completedFuture(migrated());
+  }
+
+  /** The files of an earlier version, moved into the store. */
+  private Saved migrated() {
+    if (legacyDir.isEmpty()) {
+      return Saved.NOTHING;
+    }
+    Path breakersFile = FileProviderState.breakersFile(legacyDir.get(), provider);
+    Path spendFile = FileProviderState.spendFile(legacyDir.get(), provider);
+    Saved old = new FileProviderState(legacyDir.get(), provider, Runnable::run).load().toCompletableFuture().join();
+    if (old.breakers().isEmpty() && old.spend().isEmpty()) {
+      return Saved.NOTHING;
+    }
+    old.breakers().ifPresent(this::saveBreakers);
+    old.spend().ifPresent(this::saveSpend);
+    for (Path file : new Path[] {breakersFile, spendFile}) {
+      try {
+        if (Files.exists(file)) {
+          Files.move(file, file.resolveSibling(file.getFileName() + ".migrated"), StandardCopyOption.REPLACE_EXISTING);
+        }
+      } catch (IOException e) {
+        LOG.warn("provider {}: moved {} into the store but could not rename it: {}", provider, file, e.getMessage());
+      }
+    }
+    LOG.info("provider {}: moved its breakers and spend from {} into the store", provider, legacyDir.get());
+    return old;
+  }
+
+  private Saved saved() {
+    try {
+      return new Saved(
+          breakers == null ? Optional.empty() : Optional.of(JSON.readTree(breakers)),
+          spend == null ? Optional.empty() : Optional.of(JSON.readValue(spend, SpendLedger.Snapshot.class)));
+    } catch (JsonProcessingException e) {
+      LOG.error("provider {}: its stored state cannot be read, starting closed: {}", provider, e.getOriginalMessage());
+      return Saved.NOTHING;
+    }
+  }
+
+  @Override
+  public synchronized void saveBreakers(JsonNode state) {
+    breakers = state.toString();
+    write();
+  }
+
+  @Override
+  public synchronized void saveSpend(SpendLedger.Snapshot state) {
+    try {
+      spend = JSON.writeValueAsString(state);
+    } catch (JsonProcessingException e) {
+      LOG.error("provider {}: cannot write its spend: {}", provider, e.getOriginalMessage());
+      return;
+    }
+    write();
+  }
+
+  private void write() {
+    if (writing) {
+      dirty = true;
+      return;
+    }
+    writing = true;
+    dirty = false;
+    ProviderState value = new ProviderState(breakers, spend);
+    CompletionStage<Long> base = revisionKnown
+        ? CompletableFuture.completedFuture(revision)
+        : store.getObject(persistenceId).thenApply(GetObjectResult::revision);
+    base.thenCompose(current -> store.upsertObject(persistenceId, current + 1, value, "").thenApply(done -> current + 1))
+        .whenComplete(this::written);
+  }
+
+  private synchronized void written(Long newRevision, Throwable failure) {
+    writing = false;
+    if (failure == null) {
+      revision = newRevision;
+      revisionKnown = true;
+    } else {
+      revisionKnown = false;
+      LOG.warn("provider {}: the store did not take its breakers and spend: {}", provider, failure.toString());
+    }
+    if (dirty && failure == null) {
+      write();
+    }
+  }
+}
