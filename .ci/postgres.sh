@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests: its own data dir, one loopback port, stopped by `stop`.
 #   .ci/postgres.sh start PORT DATADIR   initdb on first use (database and user "switchboard", password
-#                                        "switchboard"), then listen on 127.0.0.1:PORT only
+#                                        "pg-test-7f3k9q"), then listen on 127.0.0.1:PORT only
 #   .ci/postgres.sh stop PORT DATADIR
 # As root, the server runs as the non-root user $PG_USER (default postgres, created when missing):
 # PostgreSQL refuses to run as root. Binaries from Debian's postgresql package (PG_BIN overrides).
@@ -30,7 +30,7 @@ case "$action" in
       -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
     if [ "$fresh" = 1 ]; then
       as_pg "$bin/psql" -h /tmp -p "$port" -U postgres -v ON_ERROR_STOP=1 -q \
-        -c "CREATE ROLE switchboard LOGIN PASSWORD 'switchboard'" -c "CREATE DATABASE switchboard OWNER switchboard"
+        -c "CREATE ROLE switchboard LOGIN PASSWORD 'pg-test-7f3k9q'" -c "CREATE DATABASE switchboard OWNER switchboard"
     fi
     echo "postgres on 127.0.0.1:$port (jdbc:postgresql://127.0.0.1:$port/switchboard)" ;;
   stop)

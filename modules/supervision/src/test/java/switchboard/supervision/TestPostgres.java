@@ -21,6 +21,11 @@ import org.junit.jupiter.api.Assumptions;
 final class TestPostgres implements AutoCloseable {
   static final String REQUIRE_ENV = "SWITCHBOARD_REQUIRE_POSTGRES";
   private static final Path SCRIPT = Projects.root().resolve(".ci/postgres.sh");
+  /**
+   * The password {@code .ci/postgres.sh} gives the {@code switchboard} role. Not a word that appears
+   * in output: the gateway masks the values of *PASSWORD* variables wherever they appear.
+   */
+  static final String PASSWORD = "pg-test-7f3k9q";
 
   final String url;
   final String user;
@@ -41,7 +46,7 @@ final class TestPostgres implements AutoCloseable {
     String url = System.getenv("SWITCHBOARD_TEST_POSTGRES_URL");
     if (url != null && !url.isBlank()) {
       return new TestPostgres(url, System.getenv().getOrDefault("SWITCHBOARD_TEST_POSTGRES_USER", "switchboard"),
-          System.getenv().getOrDefault("SWITCHBOARD_TEST_POSTGRES_PASSWORD", "switchboard"), -1, null);
+          System.getenv().getOrDefault("SWITCHBOARD_TEST_POSTGRES_PASSWORD", PASSWORD), -1, null);
     }
     return own(scratch);
   }
@@ -57,7 +62,7 @@ final class TestPostgres implements AutoCloseable {
     // /tmp, not the test's @TempDir: the server runs as the postgres user, who must reach its data dir
     Path dataDir = Files.createTempDirectory("switchboard-pg-").resolve("data");
     TestPostgres server = new TestPostgres(
-        "jdbc:postgresql://127.0.0.1:" + port + "/switchboard", "switchboard", "switchboard", port, dataDir);
+        "jdbc:postgresql://127.0.0.1:" + port + "/switchboard", "switchboard", PASSWORD, port, dataDir);
     server.start();
     return server;
   }
