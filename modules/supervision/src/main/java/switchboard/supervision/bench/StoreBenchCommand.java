@@ -84,8 +84,7 @@ public final class StoreBenchCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Path dir = Files.createTempDirectory("switchboard-bench-store-");
     StoreConfig store = postgresUrl == null
-        ? new StoreConfig(StoreConfig.Kind.EMBEDDED,
-            "jdbc:h2:file:" + dir.resolve("store/switchboard") + ";DATABASE_TO_UPPER=false;TRACE_LEVEL_FILE=0;WRITE_DELAY=0", "sa", "")
+        ? StoreConfig.embedded(dir)
         : new StoreConfig(StoreConfig.Kind.POSTGRES, postgresUrl, postgresUser, postgresPassword == null ? "" : postgresPassword);
     StoreSchema.ensure(store);
     String run = Long.toString(System.currentTimeMillis(), 36);

@@ -56,6 +56,14 @@ public record StoreConfig(Kind kind, String url, String user, String password) {
       }
       return new StoreConfig(Kind.POSTGRES, url, postgres.string("user", "switchboard"), postgres.string("password", ""));
     }
+    return embedded(dataDir);
+  }
+
+  /**
+   * The embedded store under {@code dataDir}. {@code WRITE_DELAY=0}: H2 otherwise writes committed
+   * changes up to a second later, and a {@code kill -9} loses the last answered turns.
+   */
+  public static StoreConfig embedded(Path dataDir) {
     Path file = dataDir.toAbsolutePath().resolve("store").resolve("switchboard");
     return new StoreConfig(Kind.EMBEDDED, "jdbc:h2:file:" + file + ";DATABASE_TO_UPPER=false;TRACE_LEVEL_FILE=0;WRITE_DELAY=0", "sa", "");
   }
