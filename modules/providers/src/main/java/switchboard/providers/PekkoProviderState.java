@@ -48,8 +48,12 @@ public final class PekkoProviderState implements ProviderStateStore {
   private final Optional<Path> legacyDir;
   private long revision;
   private boolean revisionKnown;
+  /** What the store holds (or is being written), as JSON. */
   private String breakers;
   private String spend;
+  /** The newest states not yet turned into JSON: that happens once per write, not once per call. */
+  private JsonNode newBreakers;
+  private SpendLedger.Snapshot newSpend;
   private boolean writing;
   private boolean dirty;
 
@@ -122,18 +126,13 @@ public final class PekkoProviderState implements ProviderStateStore {
 
   @Override
   public synchronized void saveBreakers(JsonNode state) {
-    breakers = state.toString();
+    newBreakers = state;
     write();
   }
 
   @Override
   public synchronized void saveSpend(SpendLedger.Snapshot state) {
-    try {
-      spend = JSON.writeValueAsString(state);
-    } catch (JsonProcessingException e) {
-      LOG.error("provider {}: cannot write its spend: {}", provider, e.getOriginalMessage());
-      return;
-    }
+    newSpend = state;
     write();
   }
 
@@ -144,6 +143,18 @@ public final class PekkoProviderState implements ProviderStateStore {
     }
     writing = true;
     dirty = false;
+    if (newBreakers != null) {
+      breakers = newBreakers.toString();
+      newBreakers = null;
+    }
+    if (newSpend != null) {
+      try {
+        spend = JSON.writeValueAsString(newSpend);
+      } catch (JsonProcessingException e) {
+        LOG.error("provider {}: cannot write its spend: {}", provider, e.getOriginalMessage());
+      }
+      newSpend = null;
+    }
     ProviderState value = new ProviderState(breakers, spend);
     CompletionStage<Long> base = revisionKnown
         ? CompletableFuture.completedFuture(revision)
