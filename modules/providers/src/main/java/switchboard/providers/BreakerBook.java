@@ -44,6 +44,8 @@ final class BreakerBook {
     Instant openedAt;
     String detail = "";
     boolean probing;
+    /** In a cluster: the {@code at} of the last shared state of this breaker, written here or applied. */
+    long sharedAt;
 
     void open(OutcomeKind why, Instant now, Instant closeAt, String text) {
       state = BreakerState.OPEN;
@@ -108,6 +110,16 @@ final class BreakerBook {
   private boolean restored;
   private int unavailableInRow;
   private int opens;
+  /** In a cluster, whether this node probes a shared key breaker when it is due (the others wait for its verdict). */
+  private boolean prober = true;
+  private boolean shared;
+
+  /** How long past a shared breaker's time the other nodes wait for the prober's verdict before they probe too. */
+  static final Duration SHARED_PROBE_GRACE = Duration.ofSeconds(30);
+
+  /** The reasons a key's breaker opens for every node of a cluster: the provider says the key cannot work now. */
+  private static final java.util.Set<OutcomeKind> SHARED_REASONS =
+      java.util.EnumSet.of(OutcomeKind.OUT_OF_CREDITS, OutcomeKind.BUDGET_EXCEEDED, OutcomeKind.AUTH_FAILED);
 
   BreakerBook(ProviderConfig config, BreakerConfig breakerConfig) {
     this.config = config;
@@ -173,7 +185,9 @@ final class BreakerBook {
   List<ProviderEvents.BreakerChange> tick(Instant now) {
     return change(now, () -> {
       for (Key k : keys) {
-        halfOpenIfDue(k.breaker, now);
+        if (probesHere(k.breaker, now)) {
+          halfOpenIfDue(k.breaker, now);
+        }
       }
       if (provider.reason == OutcomeKind.BUDGET_EXCEEDED && provider.until != null && !now.isBefore(provider.until)) {
         provider.close();
@@ -264,6 +278,77 @@ final class BreakerBook {
   private static void resetKey(Key key) {
     key.breaker.close();
     key.coolingUntil = null;
+  }
+
+  // ---- the cluster's view ---------------------------------------------------------------------
+
+  /**
+   * This provider runs on one node of a cluster: {@code prober} says whether this node probes a
+   * shared key breaker when it is due (one node does, so probes are not multiplied by the nodes).
+   */
+  void clustered(boolean prober) {
+    this.shared = true;
+    this.prober = prober;
+  }
+
+  /** A due shared key breaker half-opens here only on the prober, or once the prober's verdict is overdue. */
+  private boolean probesHere(Breaker b, Instant now) {
+    return !shared || prober || b.sharedAt == 0 || b.until == null
+        || !now.isBefore(b.until.plus(SHARED_PROBE_GRACE));
+  }
+
+  /**
+   * The key breaker changes among {@code changes} that the other nodes must apply: opened for a
+   * reason of the provider's (out_of_credits, budget_exceeded, auth_failed), or closed (a reset, a
+   * probe that worked). Marks them as shared at {@code now}.
+   */
+  Map<String, ProviderShare.SharedBreaker> toShare(List<ProviderEvents.BreakerChange> changes, String node, Instant now) {
+    Map<String, ProviderShare.SharedBreaker> out = new LinkedHashMap<>();
+    for (ProviderEvents.BreakerChange c : changes) {
+      Optional<Key> key = c.keyAlias().flatMap(this::key);
+      if (key.isEmpty()) {
+        continue;
+      }
+      Breaker b = key.get().breaker;
+      if (c.to() == BreakerState.OPEN && c.reason().filter(SHARED_REASONS::contains).isPresent()) {
+        b.sharedAt = now.toEpochMilli();
+        out.put(key.get().alias, new ProviderShare.SharedBreaker("open", c.reason().get().wire(),
+            c.until().map(Instant::toEpochMilli).orElse(ProviderShare.SharedBreaker.NO_UNTIL), b.sharedAt, c.detail(), node));
+      } else if (c.to() == BreakerState.CLOSED) {
+        b.sharedAt = now.toEpochMilli();
+        out.put(key.get().alias, new ProviderShare.SharedBreaker("closed", "", ProviderShare.SharedBreaker.NO_UNTIL,
+            b.sharedAt, "", node));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What the other nodes said about this provider's key breakers: an open one opens here too (with
+   * its reason and time), a close closes here; each shared state is applied once, and only when it is
+   * newer than what this node knows of that breaker.
+   */
+  List<ProviderEvents.BreakerChange> applyShared(Map<String, ProviderShare.SharedBreaker> byKey, Instant now) {
+    return change(now, () -> byKey.forEach((alias, shared) -> key(alias).ifPresent(k -> {
+      Breaker b = k.breaker;
+      if (shared.at() <= b.sharedAt) {
+        return;
+      }
+      b.sharedAt = shared.at();
+      Optional<OutcomeKind> reason = OutcomeKind.fromWire(shared.reason());
+      if (shared.state().equals("open") && reason.isPresent()) {
+        Instant until = shared.untilMillis() == ProviderShare.SharedBreaker.NO_UNTIL ? null
+            : Instant.ofEpochMilli(shared.untilMillis());
+        b.open(reason.get(), Instant.ofEpochMilli(shared.at()), until,
+            shared.detail() + (shared.detail().isEmpty() ? "" : " ") + "(on node " + shared.node() + ")");
+      } else if (shared.state().equals("closed")) {
+        resetKey(k);
+      }
+    })));
+  }
+
+  private Optional<Key> key(String alias) {
+    return keys.stream().filter(k -> k.alias.equals(alias)).findFirst();
   }
 
   /** A probe that will never report (the actor stopped): let the next request probe instead. */

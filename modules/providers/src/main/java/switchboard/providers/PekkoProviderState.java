@@ -58,10 +58,19 @@ public final class PekkoProviderState implements ProviderStateStore {
   private boolean dirty;
 
   /** The store of {@code system}; {@code legacyDir} is where files of an earlier version may be. */
-  @SuppressWarnings("unchecked")
   public PekkoProviderState(ActorSystem<?> system, String provider, Optional<Path> legacyDir) {
+    this(system, provider, legacyDir, Optional.empty());
+  }
+
+  /**
+   * Like {@link #PekkoProviderState(ActorSystem, String, Optional)}, for cluster node {@code node}
+   * ({@code host:port}): each node keeps its own record (its own spend, the breakers it knows), so
+   * the nodes never write over each other; the cluster's sum lives in Distributed Data.
+   */
+  @SuppressWarnings("unchecked")
+  public PekkoProviderState(ActorSystem<?> system, String provider, Optional<Path> legacyDir, Optional<String> node) {
     this.store = DurableStateStoreRegistry.get(system).getDurableStateStoreFor(DurableStateUpdateStore.class, PLUGIN);
-    this.persistenceId = "provider-state|" + provider;
+    this.persistenceId = "provider-state|" + provider + node.map(n -> "|" + n).orElse("");
     this.provider = provider;
     this.legacyDir = legacyDir;
   }

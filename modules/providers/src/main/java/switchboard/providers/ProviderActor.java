@@ -31,6 +31,7 @@ import switchboard.providers.config.BreakerConfig;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.providers.config.RetryConfig;
 import switchboard.providers.limits.RateLimitHeaders;
+import switchboard.providers.limits.SpendLedger;
 import switchboard.providers.limits.TokenEstimate;
 
 /**
@@ -77,6 +78,15 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
    * next message may use the provider at once. Replies a {@link ResetResult}.
    */
   public record Reset(Optional<String> keyAlias, String by, ActorRef<ResetResult> replyTo) implements Command {}
+
+  /** What the other nodes of the cluster said about this provider's key breakers (from {@link ProviderShare}). */
+  record SharedBreakers(Map<String, ProviderShare.SharedBreaker> byKey) implements Command {}
+
+  /** What the other nodes of the cluster have spent with this provider, by node (from {@link ProviderShare}). */
+  record SharedSpend(Map<String, SpendLedger.Snapshot> byNode) implements Command {}
+
+  /** How many cluster members are up, whether this node probes shared breakers, and its name (from {@link ProviderShare}). */
+  record SharedMembers(int up, boolean prober, String node) implements Command {}
 
   /** Makes the actor throw, for supervision tests and chaos drills. */
   public enum Crash implements Command {
@@ -140,6 +150,10 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   private final Deque<Job> waiting = new ArrayDeque<>();
   private long jobSeq;
   private long attemptSeq;
+  /** In a cluster: where this provider's state goes to and comes from the other nodes. */
+  private final Optional<ActorRef<ProviderShare.Command>> share;
+  /** This node's name in the cluster's shared state (known once {@link SharedMembers} came). */
+  private String node = "";
 
   /** Where a provider's breakers and spend are kept, chosen once its actor system is known. */
   @FunctionalInterface
@@ -169,12 +183,23 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
    */
   public static Behavior<Command> create(
       ProviderConfig config, RetryConfig retry, BreakerConfig breaker, ProviderEvents events, StateStores stores) {
+    return create(config, retry, breaker, events, stores, false);
+  }
+
+  /**
+   * Like {@link #create(ProviderConfig, RetryConfig, BreakerConfig, ProviderEvents, StateStores)};
+   * with {@code clustered}, this node is one of a cluster's and the provider's key breakers, spend
+   * and rate-limit share are kept for the whole cluster ({@link ProviderShare}).
+   */
+  public static Behavior<Command> create(
+      ProviderConfig config, RetryConfig retry, BreakerConfig breaker, ProviderEvents events, StateStores stores,
+      boolean clustered) {
     BreakerBook book = new BreakerBook(config, breaker);
     Optional<SimulatedProvider> simulated =
         config.kind() == ProviderConfig.Kind.SIMULATED ? Optional.of(new SimulatedProvider(config)) : Optional.empty();
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> Behaviors.<Command>withStash(LOADING_STASH, stash -> {
       java.util.function.Supplier<Behavior<Command>> running =
-          () -> new ProviderActor(context, timers, config, retry, events, book, simulated);
+          () -> new ProviderActor(context, timers, config, retry, events, book, simulated, clustered);
       return book.restored()
           ? running.get()
           : new Loading(context, timers, stash, book, stores.of(context.getSystem(), config.name()), running);
@@ -257,7 +282,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private ProviderActor(
       ActorContext<Command> context, TimerScheduler<Command> timers, ProviderConfig config, RetryConfig retry,
-      ProviderEvents events, BreakerBook book, Optional<SimulatedProvider> simulated) {
+      ProviderEvents events, BreakerBook book, Optional<SimulatedProvider> simulated, boolean clustered) {
     super(context);
     context.setLoggerName(ProviderActor.class);
     this.timers = timers;
@@ -270,6 +295,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.transport =
         simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout(), config.maxConnections(), config.maxOpenRequests()));
     book.abandonProbes();
+    this.share = clustered
+        ? Optional.of(context.spawn(ProviderShare.create(config.name(), context.getSelf()), "share"))
+        : Optional.empty();
   }
 
   @Override
@@ -281,6 +309,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .onMessageEquals(ThrottleRoom.INSTANCE, this::onThrottleRoom)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Reset.class, this::onReset)
+        .onMessage(SharedBreakers.class, this::onSharedBreakers)
+        .onMessage(SharedSpend.class, this::onSharedSpend)
+        .onMessage(SharedMembers.class, this::onSharedMembers)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
         .onSignal(PreRestart.class, signal -> onStopping())
         .onSignal(PostStop.class, signal -> onStopping())
@@ -316,6 +347,22 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private Behavior<Command> onReset(Reset reset) {
     reset.replyTo().tell(reset(reset.keyAlias(), reset.by()));
+    return this;
+  }
+
+  private Behavior<Command> onSharedBreakers(SharedBreakers shared) {
+    publish(book.applyShared(shared.byKey(), Instant.now()), "closed on another node");
+    return this;
+  }
+
+  private Behavior<Command> onSharedSpend(SharedSpend shared) {
+    book.ledger.others(shared.byNode());
+    checkBudget(Instant.now());
+    return this;
+  }
+
+  private Behavior<Command> onSharedMembers(SharedMembers members) {
+    clusterChanged(members);
     return this;
   }
 
@@ -569,6 +616,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     Usage usage = verdict.completion().map(WireFormat.Completion::usage).orElse(Usage.NONE);
     learn(job, usage, ended.response(), now);
     double cost = book.account(job.key, usage, now);
+    share.ifPresent(s -> s.tell(new ProviderShare.PublishSpend(book.ledger.snapshot())));
     events.call(new ProviderEvents.CallRecord(now, config.name(), job.key.alias, config.model(),
         job.command.request().origin(), job.calls, status, c.kind(), Duration.between(job.started, now), usage, cost,
         rateLimitHeaders(ended.response())));
@@ -576,7 +624,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     job.lastStatus = status;
     job.lastDetail = redact(c.detail());
     job.lastRetryAfter = c.retryAfter();
-    publish(book.outcome(job.key, c.kind(), job.lastDetail, c.retryAfter(), now), "");
+    List<ProviderEvents.BreakerChange> changes = book.outcome(job.key, c.kind(), job.lastDetail, c.retryAfter(), now);
+    publish(changes, "");
+    shareBreakers(changes, now);
     checkBudget(now);
     switch (c.kind()) {
       case OK -> finish(job, new ProviderResult.Success(config.name(), job.key.alias, config.model(),
@@ -734,8 +784,28 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     getContext().getLog().warn("provider {}{}: breakers reset by an operator via {}, {} closed",
         config.name(), keyAlias.map(a -> " key " + a).orElse(""), by, closed.size());
     publish(closed, "reset by an operator via " + by);
+    shareBreakers(closed, now);
     events.reset(config.name(), keyAlias, by, closed.size());
     return new ResetResult(ResetResult.Outcome.RESET, closed.size(), Optional.of(status()));
+  }
+
+  /** In a cluster: the key breakers this node opened or closed are opened or closed on every node. */
+  private void shareBreakers(List<ProviderEvents.BreakerChange> changes, Instant now) {
+    if (share.isPresent() && !changes.isEmpty()) {
+      Map<String, ProviderShare.SharedBreaker> out = book.toShare(changes, node, now);
+      if (!out.isEmpty()) {
+        share.get().tell(new ProviderShare.PublishBreakers(out));
+      }
+    }
+  }
+
+  /** The up members changed: this node's share of the configured rate limits, and who probes. */
+  private void clusterChanged(SharedMembers members) {
+    node = members.node();
+    book.throttle.divideAmong(members.up());
+    book.clustered(members.prober());
+    getContext().getLog().info("provider {}: {} node(s) up, this one takes 1/{} of its rate limits{}",
+        config.name(), members.up(), members.up(), members.prober() ? " and probes its shared breakers" : "");
   }
 
   private void publish(List<ProviderEvents.BreakerChange> changes, String cause) {

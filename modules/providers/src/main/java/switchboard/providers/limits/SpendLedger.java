@@ -59,7 +59,7 @@ public final class SpendLedger {
   }
 
   /** The stored form: entries by key alias. */
-  public record Snapshot(Map<String, KeyEntry> keys) {}
+  public record Snapshot(Map<String, KeyEntry> keys) implements switchboard.providers.CborSerializable {}
 
   /** A cap that is reached: which ("daily" or "monthly"), the cap, what was spent, when it resets. */
   public record CapReached(String window, double cap, double spent, Instant resetsAt) {
@@ -70,6 +70,8 @@ public final class SpendLedger {
   }
 
   private final Map<String, KeyEntry> keys = new LinkedHashMap<>();
+  /** What the other nodes of a cluster spent with this provider, by node (empty for a single gateway). */
+  private Map<String, Snapshot> others = Map.of();
 
   public SpendLedger(List<String> keyAliases, Instant now) {
     for (String alias : keyAliases) {
@@ -89,8 +91,31 @@ public final class SpendLedger {
     });
   }
 
+  /** This node's own counters (what it saves, and shares with the other nodes of a cluster). */
   public Snapshot snapshot() {
     return new Snapshot(Map.copyOf(keys));
+  }
+
+  /**
+   * What the other nodes of the cluster have spent, by node, replacing what they said before: from
+   * now on {@link #key}, {@link #total} and {@link #capReached} count it too.
+   */
+  public void others(Map<String, Snapshot> byNode) {
+    this.others = Map.copyOf(byNode);
+  }
+
+  /** One key's counters summed over this node and the others. */
+  private KeyEntry summed(String keyAlias, KeyEntry own, Instant now) {
+    KeyEntry sum = own.at(now);
+    for (Snapshot other : others.values()) {
+      KeyEntry e = other.keys() == null ? null : other.keys().get(keyAlias);
+      if (e != null && e.day() != null && e.month() != null) {
+        KeyEntry o = e.at(now);
+        sum = new KeyEntry(sum.calls + o.calls, sum.inputTokens + o.inputTokens, sum.outputTokens + o.outputTokens,
+            sum.spendTotal + o.spendTotal, sum.day, sum.spendDay + o.spendDay, sum.month, sum.spendMonth + o.spendMonth);
+      }
+    }
+    return sum;
   }
 
   /** The cost of {@code usage} at {@code price}, per million tokens. */
@@ -108,10 +133,10 @@ public final class SpendLedger {
 
   public Accounting key(String keyAlias, Instant now) {
     KeyEntry e = keys.get(keyAlias);
-    return e == null ? Accounting.ZERO : e.at(now).accounting();
+    return e == null ? Accounting.ZERO : summed(keyAlias, e, now).accounting();
   }
 
-  /** The provider's totals: the sum over its keys. */
+  /** The provider's totals: the sum over its keys (and, in a cluster, over the nodes). */
   public Accounting total(Instant now) {
     long calls = 0;
     long in = 0;
@@ -119,8 +144,8 @@ public final class SpendLedger {
     double total = 0;
     double day = 0;
     double month = 0;
-    for (KeyEntry raw : keys.values()) {
-      KeyEntry e = raw.at(now);
+    for (Map.Entry<String, KeyEntry> raw : keys.entrySet()) {
+      KeyEntry e = summed(raw.getKey(), raw.getValue(), now);
       calls += e.calls;
       in += e.inputTokens;
       out += e.outputTokens;

@@ -21,6 +21,8 @@ public final class Throttle {
 
   private final int rpm;
   private final long tpm;
+  /** Among how many cluster nodes the configured limits are divided (1 = a single gateway). */
+  private int parts = 1;
   /** The earliest instant the next request may start (virtual scheduling, no burst). */
   private Instant nextRequestAt = Instant.EPOCH;
   /** Tokens in the bucket at {@link #tokensAt}; may be negative after corrections. */
@@ -36,6 +38,28 @@ public final class Throttle {
     this.rpm = Math.max(rpm, 0);
     this.tpm = Math.max(tpm, 0);
     this.tokens = this.tpm;
+  }
+
+  /**
+   * This node's share of the configured limits when {@code parts} nodes call the provider: each gets
+   * {@code rpm / parts} and {@code tpm / parts}, so together they stay under the configured limits.
+   * Called again when the number of nodes changes; the provider's own headers are not divided.
+   */
+  public void divideAmong(int parts) {
+    this.parts = Math.max(1, parts);
+    if (tpm > 0 && tokens > capacity()) {
+      tokens = capacity();
+    }
+  }
+
+  /** The tokens-per-minute this node may use (its share of {@code tpm}). */
+  private double capacity() {
+    return tpm / (double) parts;
+  }
+
+  /** The spacing between two requests under this node's share of {@code rpm}. */
+  private Duration spacing() {
+    return MINUTE.multipliedBy(parts).dividedBy(rpm);
   }
 
   /** A throttle with no configured limit, that still obeys the provider's headers. */
@@ -56,10 +80,10 @@ public final class Throttle {
       ready = nextRequestAt;
     }
     if (tpm > 0) {
-      long needed = Math.min(estimatedTokens, tpm);
+      double needed = Math.min(estimatedTokens, capacity());
       double available = tokensAt(now);
       if (available < needed) {
-        double perNano = tpm / (double) MINUTE.toNanos();
+        double perNano = capacity() / MINUTE.toNanos();
         Instant tokenReady = now.plusNanos((long) Math.ceil((needed - available) / perNano));
         if (tokenReady.isAfter(ready)) {
           ready = tokenReady;
@@ -73,7 +97,7 @@ public final class Throttle {
   public void take(long estimatedTokens, Instant now) {
     if (rpm > 0) {
       Instant base = nextRequestAt.isAfter(now) ? nextRequestAt : now;
-      nextRequestAt = base.plus(MINUTE.dividedBy(rpm));
+      nextRequestAt = base.plus(spacing());
     }
     if (tpm > 0) {
       tokens = tokensAt(now) - estimatedTokens;
@@ -122,9 +146,9 @@ public final class Throttle {
     }
     long configured = -1;
     if (rpm > 0) {
-      long spacing = MINUTE.toNanos() / rpm;
+      long spacing = spacing().toNanos();
       long aheadNanos = nextRequestAt.isAfter(now) ? Duration.between(now, nextRequestAt).toNanos() : 0;
-      configured = Math.max(0, rpm - (aheadNanos + spacing - 1) / spacing);
+      configured = Math.max(0, rpm / parts - (aheadNanos + spacing - 1) / spacing);
     }
     if (providerRequestsLeft >= 0 && providerRequestsReset.isAfter(now)) {
       return configured < 0 ? providerRequestsLeft : Math.min(configured, providerRequestsLeft);
@@ -144,7 +168,7 @@ public final class Throttle {
     if (!now.isAfter(tokensAt)) {
       return tokens;
     }
-    double refill = Duration.between(tokensAt, now).toNanos() * (tpm / (double) MINUTE.toNanos());
-    return Math.min(tpm, tokens + refill);
+    double refill = Duration.between(tokensAt, now).toNanos() * (capacity() / MINUTE.toNanos());
+    return Math.min(capacity(), tokens + refill);
   }
 }
