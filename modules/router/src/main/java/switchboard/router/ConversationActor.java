@@ -12,6 +12,13 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
@@ -56,7 +63,14 @@ import switchboard.providers.Usage;
 public final class ConversationActor
     extends EventSourcedBehaviorWithEnforcedReplies<ConversationActor.Command, ConversationActor.Event, ConversationActor.History> {
 
-  public sealed interface Command {}
+  /**
+   * What a conversation understands. In a cluster its commands and their replies cross nodes, so
+   * they go through Pekko's Jackson CBOR serializer (the internal ones never leave the node).
+   */
+  public sealed interface Command extends CborSerializable {}
+
+  /** The Cluster Sharding entity type of conversations; the entity id is the conversation id. */
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "conversation");
 
   /**
    * A user's message; exactly one {@link RouteResult} goes to {@code replyTo}, in arrival order. With
@@ -64,18 +78,43 @@ public final class ConversationActor
    * second turn), a repeat while the first is still being answered waits for that answer, and a
    * repeat with another text is {@link RouteResult.Rejected}.
    */
-  public record Message(String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo)
+  public record Message(
+      String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo, Optional<Delivery> delivery)
       implements Command {
+    public Message(String text, Optional<Idempotency> idempotency, ActorRef<RouteResult> replyTo) {
+      this(text, idempotency, replyTo, Optional.empty());
+    }
+
     public Message(String text, ActorRef<RouteResult> replyTo) {
       this(text, Optional.empty(), replyTo);
     }
   }
 
+  /**
+   * How a message sent through Cluster Sharding is tracked by its sender ({@link ShardedDelivery}):
+   * the conversation tells {@code ack} it has the message (so the sender can watch it, and send again
+   * should its node die), answers a repeat of {@code id} once (waiting for the first, or from the
+   * answers it remembers: no second call, no second turn), and gives it at most
+   * {@code remainingMillis}, the time the caller still waits (a duration, since the nodes' clocks
+   * are not compared).
+   */
+  public record Delivery(String id, long remainingMillis, ActorRef<Accepted> ack) implements CborSerializable {}
+
+  /** The conversation has message {@code id}: {@code conversation} will answer it. */
+  public record Accepted(String id, ActorRef<Command> conversation) implements CborSerializable, ShardedDelivery.Mail {}
+
   /** Forget the history, after the messages that arrived before it are answered. */
   public record Reset(ActorRef<ConversationsActor.Done> replyTo) implements Command {}
 
   /** Reply with the stored history (answered turns only), oldest first. */
-  public record GetHistory(ActorRef<List<ChatMessage>> replyTo) implements Command {}
+  public record GetHistory(ActorRef<Turns> replyTo) implements Command {}
+
+  /** The answer to {@link GetHistory}: the stored user and assistant messages, oldest first. */
+  public record Turns(List<ChatMessage> messages) implements CborSerializable {
+    public Turns {
+      messages = List.copyOf(messages);
+    }
+  }
 
   /** Throw, to exercise supervision (tests and chaos drills). */
   public enum Crash implements Command {
@@ -126,7 +165,8 @@ public final class ConversationActor
    * milliseconds); {@code key} and {@code bodyHash} are its {@link Idempotency} (null without one).
    */
   public record TurnRecorded(
-      String user, String assistant, String provider, String model, long at, String key, String bodyHash)
+      String user, String assistant, String provider, String model, long at, String key, String bodyHash,
+      String delivery)
       implements Event {}
 
   /** The history was cleared ({@code DELETE /api/conversations/{id}}, Telegram's /new). */
@@ -144,15 +184,36 @@ public final class ConversationActor
    * The state and the snapshot: the recent history, trimmed to {@code history-length} messages, and
    * the idempotency keys of the last day's turns (at most {@link #MAX_KEYS}, the oldest dropped first).
    */
-  public record History(List<ChatMessage> messages, Map<String, Remembered> keys) implements CborSerializable {
-    public static final History EMPTY = new History(List.of(), Map.of());
+  public record History(List<ChatMessage> messages, Map<String, Remembered> keys, Map<String, Remembered> deliveries)
+      implements CborSerializable {
+    public static final History EMPTY = new History(List.of(), Map.of(), Map.of());
 
     /** Keys remembered per conversation at the most. */
     static final int MAX_KEYS = 1000;
 
+    /** Delivery ids of the latest turns remembered (a sender sends again only what was in flight). */
+    static final int MAX_DELIVERIES = 16;
+
     public History {
       messages = List.copyOf(messages);
       keys = keys == null ? Map.of() : Map.copyOf(keys);
+      deliveries = deliveries == null ? Map.of() : Map.copyOf(deliveries);
+    }
+
+    History cleared() {
+      return new History(List.of(), keys, deliveries);
+    }
+
+    private Map<String, Remembered> deliveriesWith(TurnRecorded turn) {
+      if (turn.delivery() == null) {
+        return deliveries;
+      }
+      List<Map.Entry<String, Remembered>> kept = new ArrayList<>(deliveries.entrySet().stream()
+          .sorted(Comparator.comparingLong(e -> e.getValue().at())).toList());
+      Map<String, Remembered> out = new LinkedHashMap<>();
+      kept.subList(Math.max(0, kept.size() - MAX_DELIVERIES + 1), kept.size()).forEach(e -> out.put(e.getKey(), e.getValue()));
+      out.put(turn.delivery(), new Remembered("", turn.assistant(), turn.provider(), turn.model(), turn.at()));
+      return out;
     }
 
     History with(TurnRecorded turn, int limit) {
@@ -165,7 +226,7 @@ public final class ConversationActor
       while (!kept.isEmpty() && kept.peekFirst().role().equals("assistant")) {
         kept.removeFirst();
       }
-      return new History(new ArrayList<>(kept), keysWith(turn));
+      return new History(new ArrayList<>(kept), keysWith(turn), deliveriesWith(turn));
     }
 
     private Map<String, Remembered> keysWith(TurnRecorded turn) {
@@ -227,6 +288,43 @@ public final class ConversationActor
                 timers -> new ConversationActor(context, timers, conversationId, router, settings, owner)));
   }
 
+  /**
+   * Starts Cluster Sharding of conversations on this node (the entities of this node ask this node's
+   * {@code router}) and returns the region every message for a conversation goes through, whichever
+   * node its entity lives on. An idle entity passivates through its shard (which holds messages that
+   * arrive meanwhile and starts the entity again for them); a crashing one restarts with backoff.
+   */
+  public static ActorRef<ShardingEnvelope<Command>> initSharding(
+      ActorSystem<?> system, ActorRef<RouterActor.Command> router, ConversationSettings settings) {
+    return ClusterSharding.get(system).init(
+        Entity.of(ENTITY_KEY, entity -> sharded(entity, router, settings)).withStopMessage(Stop.INSTANCE));
+  }
+
+  private static Behavior<Command> sharded(
+      EntityContext<Command> entity, ActorRef<RouterActor.Command> router, ConversationSettings settings) {
+    Behavior<Command> conversation = Behaviors.setup(context -> {
+      ActorRef<ToOwner> owner = context.spawn(passivator(entity.getShard()), "passivator");
+      return create(entity.getEntityId(), router, settings, owner);
+    });
+    return Behaviors.supervise(conversation)
+        .onFailure(SupervisorStrategy.restartWithBackoff(
+            ConversationsActor.MIN_BACKOFF, ConversationsActor.MAX_BACKOFF, 0.2).withMaxRestarts(ConversationsActor.MAX_RESTARTS));
+  }
+
+  /**
+   * A sharded conversation's owner: an idle conversation is passivated through its shard; the
+   * store's news needs no one (the shard holds messages while the entity recovers).
+   */
+  private static Behavior<ToOwner> passivator(ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.receive(ToOwner.class)
+        .onMessage(Idle.class, idle -> {
+          shard.tell(new ClusterSharding.Passivate<>(idle.conversation()));
+          return Behaviors.same();
+        })
+        .onAnyMessage(news -> Behaviors.same())
+        .build();
+  }
+
   private ConversationActor(
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
@@ -274,7 +372,7 @@ public final class ConversationActor
     return newEventHandlerBuilder()
         .forAnyState()
         .onEvent(TurnRecorded.class, (history, turn) -> history.with(turn, settings.historyLength()))
-        .onEvent(Cleared.class, (history, cleared) -> new History(List.of(), history.keys()))
+        .onEvent(Cleared.class, (history, cleared) -> history.cleared())
         .build();
   }
 
@@ -291,6 +389,9 @@ public final class ConversationActor
   // ---- handlers --------------------------------------------------------------------------------
 
   private ReplyEffect<Event, History> enqueue(History history, Message message) {
+    if (message.delivery().isPresent() && answeredAsDelivered(history, message, message.delivery().get())) {
+      return Effect().noReply();
+    }
     Optional<Idempotency> idempotency = message.idempotency();
     if (idempotency.isPresent() && answeredAsRepeat(history, message, idempotency.get())) {
       return Effect().noReply();
@@ -319,6 +420,29 @@ public final class ConversationActor
     return true;
   }
 
+  /**
+   * Acknowledges a tracked message, and answers it here when it is a repeat: from the answer
+   * remembered for its delivery id, or by waiting for the same message already in flight or queued.
+   */
+  private boolean answeredAsDelivered(History history, Message message, Delivery delivery) {
+    delivery.ack().tell(new Accepted(delivery.id(), context.getSelf()));
+    Remembered remembered = history.deliveries().get(delivery.id());
+    if (remembered != null) {
+      message.replyTo().tell(remembered.answer());
+      return true;
+    }
+    boolean pending = java.util.stream.Stream.concat(
+            java.util.stream.Stream.ofNullable(inFlight), queue.stream().map(Pending::command))
+        .anyMatch(c -> c instanceof Message m && m.delivery().map(d -> d.id().equals(delivery.id())).orElse(false));
+    if (pending) {
+      waiters.computeIfAbsent(DELIVERY + delivery.id(), k -> new ArrayList<>()).add(message.replyTo());
+    }
+    return pending;
+  }
+
+  /** Where repeats of a tracked message wait in {@link #waiters} (apart from idempotency keys). */
+  private static final String DELIVERY = "delivery\u0000";
+
   /** The message in flight or queued with idempotency key {@code key}. */
   private Optional<Message> pendingWith(String key) {
     return java.util.stream.Stream.concat(
@@ -332,16 +456,22 @@ public final class ConversationActor
   private void answer(Message message, RouteResult result) {
     message.replyTo().tell(result);
     message.idempotency().map(i -> waiters.remove(i.key())).ifPresent(list -> list.forEach(w -> w.tell(result)));
+    message.delivery().map(d -> waiters.remove(DELIVERY + d.id())).ifPresent(list -> list.forEach(w -> w.tell(result)));
   }
 
   private ReplyEffect<Event, History> enqueue(History history, Command command) {
     timers.cancel(IdleTimeout.INSTANCE);
-    queue.add(new Pending(command, Instant.now().plus(settings.requestTimeout())));
+    Duration within = settings.requestTimeout();
+    if (command instanceof Message m && m.delivery().isPresent()) {
+      Duration remaining = Duration.ofMillis(Math.max(0, m.delivery().get().remainingMillis()));
+      within = remaining.compareTo(within) < 0 ? remaining : within;
+    }
+    queue.add(new Pending(command, Instant.now().plus(within)));
     return drain(history);
   }
 
   private ReplyEffect<Event, History> onGetHistory(History history, GetHistory get) {
-    return Effect().reply(get.replyTo(), history.messages());
+    return Effect().reply(get.replyTo(), new Turns(history.messages()));
   }
 
   private ReplyEffect<Event, History> onAnswered(History history, Answered answered) {
@@ -358,7 +488,8 @@ public final class ConversationActor
     Optional<Idempotency> idempotency = answered.message().idempotency();
     TurnRecorded turn = new TurnRecorded(answered.message().text(), reply.text(), reply.provider(),
         reply.success().model(), System.currentTimeMillis(),
-        idempotency.map(Idempotency::key).orElse(null), idempotency.map(Idempotency::bodyHash).orElse(null));
+        idempotency.map(Idempotency::key).orElse(null), idempotency.map(Idempotency::bodyHash).orElse(null),
+        answered.message().delivery().map(Delivery::id).orElse(null));
     return Effect()
         .persist(turn)
         .thenRun(after -> {

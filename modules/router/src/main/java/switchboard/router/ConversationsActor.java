@@ -65,7 +65,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   public record GetActive(ActorRef<Set<String>> replyTo) implements Command {}
 
   /** The acknowledgement of a {@link Reset}. */
-  public enum Done {
+  public enum Done implements switchboard.providers.CborSerializable {
     INSTANCE
   }
 
@@ -121,8 +121,30 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   }
 
   private Behavior<Command> onGetHistory(GetHistory get) {
-    deliver(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
+    deliver(get.conversationId(), new ConversationActor.GetHistory(turnsTo(getContext(), get.replyTo())));
     return this;
+  }
+
+  /** How long a {@link GetHistory} waits for the conversation's answer before it is given up. */
+  static final Duration HISTORY_TIMEOUT = Duration.ofSeconds(30);
+
+  /**
+   * A one-off actor that passes a conversation's {@link ConversationActor.Turns} on to {@code replyTo}
+   * as the plain list {@link GetHistory} promises (and stops; also when no answer comes in time).
+   */
+  static ActorRef<ConversationActor.Turns> turnsTo(ActorContext<?> context, ActorRef<List<ChatMessage>> replyTo) {
+    return context.spawnAnonymous(Behaviors.setup(self -> {
+      ConversationActor.Turns timedOut = new ConversationActor.Turns(List.of());
+      self.setReceiveTimeout(HISTORY_TIMEOUT, timedOut);
+      return Behaviors.receive(ConversationActor.Turns.class)
+          .onAnyMessage(turns -> {
+            if (turns != timedOut) {
+              replyTo.tell(turns.messages());
+            }
+            return Behaviors.stopped();
+          })
+          .build();
+    }));
   }
 
   private Behavior<Command> onCrash(Crash crash) {

@@ -7,7 +7,7 @@ import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderResult;
 
 /** The one answer a routed chat request gets. */
-public sealed interface RouteResult {
+public sealed interface RouteResult extends switchboard.providers.CborSerializable, ShardedDelivery.Mail {
 
   /**
    * A reply. {@code fellBackFrom} lists the failures of the providers tried before the one that
