@@ -8,4 +8,5 @@ import java.util.Optional;
  * retrying. {@code busyReplies} counts messages answered with the busy reply since start.
  */
 public record ChannelStatus(
-    String name, int pending, int maxPending, String state, Optional<String> lastError, long busyReplies) {}
+    String name, int pending, int maxPending, String state, Optional<String> lastError, long busyReplies)
+    implements switchboard.providers.CborSerializable {}

@@ -101,16 +101,22 @@ public final class Gateway implements AutoCloseable {
     if (config.http().enabled() && config.http().port() != 0) {
       checkPortFree(config.http().host(), config.http().port());
     }
+    if (config.cluster().enabled()) {
+      checkPortFree(config.cluster().host(), config.cluster().port());
+    }
     try {
       StoreSchema.ensure(config.store());
     } catch (StoreSchema.Unavailable e) {
       throw new StartFailure(e.getMessage(), e);
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    if (config.cluster().enabled()) {
+      registry.config().commonTags("node", config.cluster().self());
+    }
     AutoCloseable providerLog = ProviderCallLogSetup.attach(config.providerLog());
     ActorSystem<GatewayRoot.Command> system = ActorSystem.create(
         GatewayRoot.create(config, registry, previous), "switchboard",
-        config.store().pekkoConfig().withFallback(config.config()));
+        config.cluster().pekkoConfig().withFallback(config.store().pekkoConfig()).withFallback(config.config()));
     try {
       GatewayRoot.Children children =
           await(AskPattern.ask(system, GatewayRoot.GetChildren::new, BIND_TIMEOUT, system.scheduler()));

@@ -186,6 +186,20 @@ final class GatewayCommands implements Runnable {
             c.path("pending").asInt() + "/" + c.path("max_pending").asInt()));
       }
       ProviderCommands.printTable(out, channels);
+      JsonNode cluster = status.path("cluster");
+      if (cluster.isObject()) {
+        out.println();
+        out.println("cluster: this node " + cluster.path("self").asText() + " (" + cluster.path("self_status").asText() + ")"
+            + (cluster.hasNonNull("leader") ? ", leader " + cluster.path("leader").asText() : ""));
+        List<List<String>> members = new ArrayList<>();
+        members.add(List.of("MEMBER", "STATUS", "REACHABLE"));
+        for (JsonNode m : cluster.path("members")) {
+          String address = m.path("address").asText();
+          members.add(List.of(address + (address.equals(cluster.path("self").asText()) ? " (this node)" : ""),
+              m.path("status").asText(), m.path("reachable").asBoolean(true) ? "yes" : "no"));
+        }
+        ProviderCommands.printTable(out, members);
+      }
       JsonNode alerts = status.path("alerts");
       if (alerts.isArray()) {
         out.println();

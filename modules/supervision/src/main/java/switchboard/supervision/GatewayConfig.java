@@ -27,6 +27,7 @@ import switchboard.router.ConversationSettings;
 import switchboard.router.RouterSettings;
 import switchboard.supervision.ops.AlertsConfig;
 import switchboard.supervision.ops.ProviderLogConfig;
+import switchboard.supervision.cluster.ClusterConfig;
 import switchboard.supervision.store.StoreConfig;
 
 /**
@@ -54,6 +55,7 @@ public record GatewayConfig(
     AlertsConfig alerts,
     ProviderLogConfig providerLog,
     StoreConfig store,
+    ClusterConfig cluster,
     List<String> warnings) {
 
   public GatewayConfig {
@@ -184,6 +186,7 @@ public record GatewayConfig(
     ProviderLogConfig logged = ProviderLogConfig.read(r);
     ProviderLogConfig providerLog = new ProviderLogConfig(workingDir.resolve(logged.path()), logged.level());
     StoreConfig store = StoreConfig.read(r, dataDir);
+    ClusterConfig cluster = ClusterConfig.read(r, store, http.host(), http.port());
 
     List<String> warnings = new ArrayList<>();
     for (ProviderConfig provider : providers) {
@@ -203,7 +206,7 @@ public record GatewayConfig(
     }
     return new GatewayConfig(
         file, resolved, providers, retry, breaker, router, conversations, http, telegram, dataDir, shutdownTimeout, alerts,
-        providerLog, store, warnings);
+        providerLog, store, cluster, warnings);
   }
 
   private static String dataDir(ConfigReader r, Map<String, String> env) {

@@ -46,6 +46,10 @@ import switchboard.router.ProviderHandle;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
 import switchboard.router.RouterEvents;
+import switchboard.router.ShardedConversations;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import switchboard.supervision.cluster.ClusterView;
 import switchboard.supervision.ops.Alert;
 import switchboard.supervision.ops.AlertsActor;
 import switchboard.supervision.ops.ShutdownRecord;
@@ -117,6 +121,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
   private final TimerScheduler<Command> timers;
   private final Children children;
+  private final boolean clustered;
   private final Map<ActorRef<?>, String> names = new HashMap<>();
   private Optional<Draining> draining = Optional.empty();
   /** The HTTP channel's unanswered count once it has drained; empty while it drains. */
@@ -144,6 +149,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
       Optional<ShutdownRecord> lastShutdown) {
     super(context);
     this.timers = timers;
+    this.clustered = config.cluster().enabled();
 
     ActorRef<Command> self = context.getSelf();
     Optional<java.util.function.Consumer<String>> adminChat =
@@ -163,7 +169,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
       providerMetrics.register(provider.name(), provider.keyAliases());
       ActorRef<ProviderActor.Command> ref =
           spawn(
-              ProviderActor.create(provider, config.retry(), config.breaker(), events, providerState(config)),
+              ProviderActor.create(provider, config.retry(), config.breaker(), events, providerState(config),
+                  config.cluster().enabled()),
               "provider-" + URLEncoder.encode(provider.name(), StandardCharsets.UTF_8));
       providers.put(provider.name(), ref);
       handles.add(new ProviderHandle(provider.name(), provider.priority(), provider.fallbackOnly(), ref));
@@ -177,16 +184,19 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
             RouterActor.create(handles, config.router(), routerEvents(providerMetrics, alerts, handles.size(), config)),
             "router");
     ActorRef<ConversationsActor.Command> conversations =
-        spawn(ConversationsActor.create(router, config.conversations()), "conversations");
+        spawn(config.cluster().enabled()
+                ? ShardedConversations.create(router, config.conversations())
+                : ConversationsActor.create(router, config.conversations()),
+            "conversations");
     Optional<ActorRef<TelegramChannel.Command>> telegram =
-        config.telegram().enabled()
-            ? Optional.of(
+        !config.telegram().enabled() ? Optional.empty()
+            : config.cluster().enabled() ? Optional.of(telegramSingleton(config, conversations, registry))
+            : Optional.of(
                 spawn(
                     TelegramChannel.create(
                         config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout(),
                         Optional.of(spawn(TelegramLedger.create(), "telegram-ledger"))),
-                    TelegramChannel.NAME))
-            : Optional.empty();
+                    TelegramChannel.NAME));
     List<ChannelStatusProbe> otherChannels = telegram.map(t -> List.of(probe(t))).orElse(List.of());
     Optional<ActorRef<HttpChannel.Command>> http =
         config.http().enabled()
@@ -194,7 +204,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
                 spawn(
                     HttpChannel.create(
                         config.http(), router, conversations, otherChannels, registry,
-                        config.router().requestTimeout(), statusExtras(alerts, lastShutdown), providerHistory),
+                        config.router().requestTimeout(), statusExtras(alerts, lastShutdown, config), providerHistory),
                     HttpChannel.NAME))
             : Optional.empty();
     this.children = new Children(Map.copyOf(providers), router, conversations, http, telegram, alerts);
@@ -207,13 +217,31 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   }
 
   /**
+   * In a cluster exactly one node polls Telegram: the channel (with its ledger, whose bookkeeping is in
+   * the shared store) is a Cluster Singleton on the oldest node, and every node talks to it through
+   * the returned proxy. When that node goes, the next oldest starts it and reads the ledger.
+   */
+  private ActorRef<TelegramChannel.Command> telegramSingleton(
+      GatewayConfig config, ActorRef<ConversationsActor.Command> conversations, PrometheusMeterRegistry registry) {
+    Behavior<TelegramChannel.Command> channel = Behaviors.setup(context -> {
+      ActorRef<TelegramLedger.Command> ledger = context.spawn(supervised(TelegramLedger.create()), "telegram-ledger");
+      return Behaviors.supervise(TelegramChannel.create(
+              config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout(), Optional.of(ledger)))
+          .onFailure(SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
+              .withResetBackoffAfter(RESET_AFTER).withStopChildren(false));
+    });
+    return ClusterSingleton.get(getContext().getSystem()).init(SingletonActor.of(channel, TelegramChannel.NAME));
+  }
+
+  /**
    * Providers keep their breakers and spend in the gateway's store (files of an earlier version under
    * {@code data-dir} are moved into it once); an actor system without a store keeps them in files.
    */
   private static ProviderActor.StateStores providerState(GatewayConfig config) {
     Optional<Path> dataDir = Optional.of(config.dataDir());
+    Optional<String> node = config.cluster().enabled() ? Optional.of(config.cluster().self()) : Optional.empty();
     return (system, provider) -> PekkoProviderState.available(system)
-        ? new PekkoProviderState(system, provider, dataDir)
+        ? new PekkoProviderState(system, provider, dataDir, node)
         : new FileProviderState(config.dataDir(), provider, system.dispatchers().lookup(DispatcherSelector.blocking()));
   }
 
@@ -236,9 +264,10 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
    * What {@code /api/status} shows beyond the channels' view: {@code alerts} (the recent ones, newest
    * first; left out when the alerts actor does not answer) and {@code last_shutdown} (when known).
    */
-  private StatusExtras statusExtras(ActorRef<AlertsActor.Command> alerts, Optional<ShutdownRecord> lastShutdown) {
+  private StatusExtras statusExtras(
+      ActorRef<AlertsActor.Command> alerts, Optional<ShutdownRecord> lastShutdown, GatewayConfig config) {
     var system = getContext().getSystem();
-    return () -> AskPattern.<AlertsActor.Command, List<Alert>>ask(
+    StatusExtras extras = () -> AskPattern.<AlertsActor.Command, List<Alert>>ask(
             alerts, AlertsActor.GetRecent::new, STATUS_TIMEOUT, system.scheduler())
         .toCompletableFuture()
         .thenApply(Optional::of)
@@ -247,8 +276,25 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
           Map<String, Object> fields = new LinkedHashMap<>();
           recent.ifPresent(list -> fields.put("alerts", list.stream().map(Alert::toJson).toList()));
           lastShutdown.ifPresent(record -> fields.put("last_shutdown", record.toJson()));
+          if (config.cluster().enabled()) {
+            fields.put("cluster", ClusterView.json(system));
+          }
           return fields;
         });
+    if (!config.cluster().enabled()) {
+      return extras;
+    }
+    return new StatusExtras() {
+      @Override
+      public java.util.concurrent.CompletionStage<Map<String, Object>> fields() {
+        return extras.fields();
+      }
+
+      @Override
+      public Optional<String> notServing() {
+        return ClusterView.notServing(system);
+      }
+    };
   }
 
   /** Fallbacks become metrics; a message that no provider could answer becomes an alert. */
@@ -323,9 +369,17 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     httpUnanswered = children.http().isPresent() ? Optional.empty() : Optional.of(0);
     children.http().ifPresent(http -> http.tell(new HttpChannel.Drain(
         drain.timeout(), getContext().messageAdapter(HttpChannel.Drained.class, d -> new HttpDrained(d.unanswered())))));
-    telegramPending = children.telegram().isPresent() ? 1 : 0;
+    telegramPending = drainsTelegram() ? 1 : 0;
     timers.startTimerAtFixedRate(DrainTick.INSTANCE, DRAIN_POLL);
     return onDrainTick();
+  }
+
+  /**
+   * Whether a drain waits for Telegram: not in a cluster, where the channel is a singleton that may
+   * live on another node, and moves with its ledger when this one stops.
+   */
+  private boolean drainsTelegram() {
+    return children.telegram().isPresent() && !clustered;
   }
 
   private Behavior<Command> onHttpDrained(HttpDrained done) {
@@ -348,9 +402,11 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
    * count) and Telegram has nothing pending, or Telegram's time is up.
    */
   private Behavior<Command> onDrainTick() {
-    children.telegram().ifPresent(t ->
-        getContext().ask(ChannelStatus.class, t, STATUS_TIMEOUT, TelegramChannel.GetStatus::new,
-            (status, failure) -> new TelegramPending(status == null ? 0 : status.pending())));
+    if (drainsTelegram()) {
+      children.telegram().ifPresent(t ->
+          getContext().ask(ChannelStatus.class, t, STATUS_TIMEOUT, TelegramChannel.GetStatus::new,
+              (status, failure) -> new TelegramPending(status == null ? 0 : status.pending())));
+    }
     draining.ifPresent(
         d -> {
           Instant now = Instant.now();

@@ -180,7 +180,7 @@ final class HttpApi {
 
   private Route endpoints() {
     return concat(
-        path("health", () -> get(() -> json(StatusCodes.OK, health()))),
+        path("health", () -> get(this::health)),
         path("metrics", () -> get(this::metricsText)),
         pathEndOrSingleSlash(() -> get(() -> complete(HttpEntities.create(HTML, indexPage)))),
         pathPrefix("v1", () -> authorized(() ->
@@ -500,10 +500,13 @@ final class HttpApi {
 
   // ---- status, health, metrics ----
 
-  private static ObjectNode health() {
+  /** 200 {@code {"status":"up"}}, or 503 with the reason while this node may not serve (e.g. not an Up cluster member). */
+  private Route health() {
     ObjectNode out = OpenAiCodec.JSON.createObjectNode();
-    out.put("status", "up");
-    return out;
+    Optional<String> notServing = extras.notServing();
+    out.put("status", notServing.isEmpty() ? "up" : "down");
+    notServing.ifPresent(why -> out.put("reason", why));
+    return json(notServing.isEmpty() ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, out);
   }
 
   private Route metricsText() {

@@ -19,4 +19,12 @@ public interface StatusExtras {
 
   /** The fields to add, by name. */
   CompletionStage<Map<String, Object>> fields();
+
+  /**
+   * Why this gateway should not get traffic now, if it should not: {@code GET /health} answers 503
+   * with it (a cluster node that is not {@code Up}). Read on every health check, so it must be cheap.
+   */
+  default java.util.Optional<String> notServing() {
+    return java.util.Optional.empty();
+  }
 }

@@ -77,7 +77,8 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   /** Distinguishes the calls of this and of earlier incarnations of the actor (after a restart). */
   private static final AtomicLong CALLS = new AtomicLong();
 
-  public sealed interface Command {}
+  /** What the channel understands; in a cluster it is a singleton, asked from every node. */
+  public sealed interface Command extends switchboard.providers.CborSerializable {}
 
   /** Reply with this channel's {@link ChannelStatus} (name {@code telegram}). */
   public record GetStatus(ActorRef<ChannelStatus> replyTo) implements Command {}
