@@ -85,6 +85,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   /** What the other nodes of the cluster have spent with this provider, by node (from {@link ProviderShare}). */
   record SharedSpend(Map<String, SpendLedger.Snapshot> byNode) implements Command {}
 
+  /** The other nodes' spend has just been read for job {@code job}: it may be admitted now (from {@link ProviderShare}). */
+  record SpendRead(long job) implements Command {}
+
   /** How many cluster members are up, whether this node probes shared breakers, and its name (from {@link ProviderShare}). */
   record SharedMembers(int up, boolean prober, String node) implements Command {}
 
@@ -312,6 +315,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .onMessage(SharedBreakers.class, this::onSharedBreakers)
         .onMessage(SharedSpend.class, this::onSharedSpend)
         .onMessage(SharedMembers.class, this::onSharedMembers)
+        .onMessage(SpendRead.class, this::onSpendRead)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
         .onSignal(PreRestart.class, signal -> onStopping())
         .onSignal(PostStop.class, signal -> onStopping())
@@ -361,6 +365,14 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     return this;
   }
 
+  private Behavior<Command> onSpendRead(SpendRead read) {
+    Job job = jobs.get(read.job());
+    if (job != null && job.calls == 0 && admitted(job, Instant.now())) {
+      attempt(job);
+    }
+    return this;
+  }
+
   private Behavior<Command> onSharedMembers(SharedMembers members) {
     clusterChanged(members);
     return this;
@@ -386,9 +398,20 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     }
     Job job = new Job(++jobSeq, complete);
     jobs.put(job.id, job);
-    if (admitted(job, now)) {
+    if (budgetedInCluster()) {
+      share.get().tell(new ProviderShare.ReadSpend(job.id));
+    } else if (admitted(job, now)) {
       attempt(job);
     }
+  }
+
+  /**
+   * In a cluster, a provider with a budget reads what the other nodes spent before it admits a
+   * message (a local read, a fraction of a millisecond), so the nodes together overshoot a cap by
+   * no more than the calls in flight.
+   */
+  private boolean budgetedInCluster() {
+    return share.isPresent() && (config.budget().daily() > 0 || config.budget().monthly() > 0);
   }
 
   /**

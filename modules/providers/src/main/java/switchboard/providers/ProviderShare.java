@@ -58,6 +58,15 @@ final class ProviderShare extends AbstractBehavior<ProviderShare.Command> {
   record PublishSpend(SpendLedger.Snapshot spend) implements Command {}
 
   /**
+   * Job {@code job} is about to be admitted against a budget: tell the parent what the other nodes
+   * have spent as this node's replica has it now (writes reach it as soon as they are made, while
+   * change notifications are batched), then {@link ProviderActor.SpendRead}.
+   */
+  record ReadSpend(long job) implements Command {}
+
+  private record GotSpend(long job, Replicator.GetResponse<LWWMap<String, CborSerializable>> response) implements Command {}
+
+  /**
    * A key's breaker as shared between nodes: open (with its reason, until when, why) or closed;
    * {@code at} (epoch ms) orders them; {@code node} wrote it.
    */
@@ -117,6 +126,8 @@ final class ProviderShare extends AbstractBehavior<ProviderShare.Command> {
         .onMessage(PublishBreakers.class, this::onPublishBreakers)
         .onMessage(PublishSpend.class, this::onPublishSpend)
         .onMessage(Changed.class, this::onChanged)
+        .onMessage(ReadSpend.class, this::onReadSpend)
+        .onMessage(GotSpend.class, this::onGotSpend)
         .onMessage(Written.class, written -> Behaviors.same())
         .onMessage(Membership.class, membership -> onMembership())
         .build();
@@ -151,20 +162,42 @@ final class ProviderShare extends AbstractBehavior<ProviderShare.Command> {
   private Behavior<Command> onChanged(Changed changed) {
     if (changed.response() instanceof Replicator.Changed<LWWMap<String, CborSerializable>> c) {
       Map<String, SharedBreaker> breakers = new HashMap<>();
-      Map<String, SpendLedger.Snapshot> spend = new HashMap<>();
       c.get(key).getEntries().forEach((name, value) -> {
         if (name.startsWith(BREAKER) && value instanceof SharedBreaker b && !b.node().equals(self)) {
           breakers.put(name.substring(BREAKER.length()), b);
-        } else if (name.startsWith(SPEND) && value instanceof SpendLedger.Snapshot snapshot && !name.equals(SPEND + self)) {
-          spend.put(name.substring(SPEND.length()), snapshot);
         }
       });
       if (!breakers.isEmpty()) {
         parent.tell(new ProviderActor.SharedBreakers(Map.copyOf(breakers)));
       }
-      parent.tell(new ProviderActor.SharedSpend(Map.copyOf(spend)));
+      parent.tell(new ProviderActor.SharedSpend(othersSpend(c.get(key))));
     }
     return this;
+  }
+
+  private Behavior<Command> onReadSpend(ReadSpend read) {
+    replicator.askGet(replyTo -> new Replicator.Get<>(key, Replicator.readLocal(), replyTo),
+        response -> new GotSpend(read.job(), response));
+    return this;
+  }
+
+  private Behavior<Command> onGotSpend(GotSpend got) {
+    if (got.response() instanceof Replicator.GetSuccess<LWWMap<String, CborSerializable>> success) {
+      parent.tell(new ProviderActor.SharedSpend(othersSpend(success.get(key))));
+    }
+    parent.tell(new ProviderActor.SpendRead(got.job()));
+    return this;
+  }
+
+  /** The spend entries of the other nodes, by node. */
+  private Map<String, SpendLedger.Snapshot> othersSpend(LWWMap<String, CborSerializable> map) {
+    Map<String, SpendLedger.Snapshot> spend = new HashMap<>();
+    map.getEntries().forEach((name, value) -> {
+      if (name.startsWith(SPEND) && value instanceof SpendLedger.Snapshot snapshot && !name.equals(SPEND + self)) {
+        spend.put(name.substring(SPEND.length()), snapshot);
+      }
+    });
+    return Map.copyOf(spend);
   }
 
   private Behavior<Command> onMembership() {

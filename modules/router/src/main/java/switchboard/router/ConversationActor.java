@@ -109,10 +109,14 @@ public final class ConversationActor
   /** Reply with the stored history (answered turns only), oldest first. */
   public record GetHistory(ActorRef<Turns> replyTo) implements Command {}
 
-  /** The answer to {@link GetHistory}: the stored user and assistant messages, oldest first. */
-  public record Turns(List<ChatMessage> messages) implements CborSerializable {
+  /**
+   * The answer to {@link GetHistory}: the stored user and assistant messages, oldest first, and the
+   * cluster node the conversation lives on ({@code host:port}; empty for a single gateway).
+   */
+  public record Turns(List<ChatMessage> messages, String node) implements CborSerializable {
     public Turns {
       messages = List.copyOf(messages);
+      node = node == null ? "" : node;
     }
   }
 
@@ -471,7 +475,7 @@ public final class ConversationActor
   }
 
   private ReplyEffect<Event, History> onGetHistory(History history, GetHistory get) {
-    return Effect().reply(get.replyTo(), new Turns(history.messages()));
+    return Effect().reply(get.replyTo(), new Turns(history.messages(), node()));
   }
 
   private ReplyEffect<Event, History> onAnswered(History history, Answered answered) {
@@ -563,6 +567,12 @@ public final class ConversationActor
         Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
         replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),
         (result, failure) -> new Answered(message, result != null ? result : noAnswer()));
+  }
+
+  /** This node's {@code host:port} in a cluster, empty for a single gateway. */
+  private String node() {
+    org.apache.pekko.actor.Address address = context.getSystem().address();
+    return address.host().isDefined() ? address.host().get() + ":" + address.port().get() : "";
   }
 
   private boolean isIdle() {

@@ -55,8 +55,11 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
    */
   public record Reset(String conversationId, ActorRef<Done> replyTo) implements Command {}
 
-  /** Reply with the stored history of {@code conversationId} (empty when it has none), oldest first. */
-  public record GetHistory(String conversationId, ActorRef<List<ChatMessage>> replyTo) implements Command {}
+  /**
+   * Reply with the stored history of {@code conversationId} (no messages when it has none), oldest
+   * first, and the node its conversation lives on (in a cluster).
+   */
+  public record GetHistory(String conversationId, ActorRef<ConversationActor.Turns> replyTo) implements Command {}
 
   /** Make conversation {@code conversationId} throw, to exercise supervision (tests, chaos drills). */
   public record Crash(String conversationId) implements Command {}
@@ -121,30 +124,8 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   }
 
   private Behavior<Command> onGetHistory(GetHistory get) {
-    deliver(get.conversationId(), new ConversationActor.GetHistory(turnsTo(getContext(), get.replyTo())));
+    deliver(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
     return this;
-  }
-
-  /** How long a {@link GetHistory} waits for the conversation's answer before it is given up. */
-  static final Duration HISTORY_TIMEOUT = Duration.ofSeconds(30);
-
-  /**
-   * A one-off actor that passes a conversation's {@link ConversationActor.Turns} on to {@code replyTo}
-   * as the plain list {@link GetHistory} promises (and stops; also when no answer comes in time).
-   */
-  static ActorRef<ConversationActor.Turns> turnsTo(ActorContext<?> context, ActorRef<List<ChatMessage>> replyTo) {
-    return context.spawnAnonymous(Behaviors.setup(self -> {
-      ConversationActor.Turns timedOut = new ConversationActor.Turns(List.of());
-      self.setReceiveTimeout(HISTORY_TIMEOUT, timedOut);
-      return Behaviors.receive(ConversationActor.Turns.class)
-          .onAnyMessage(turns -> {
-            if (turns != timedOut) {
-              replyTo.tell(turns.messages());
-            }
-            return Behaviors.stopped();
-          })
-          .build();
-    }));
   }
 
   private Behavior<Command> onCrash(Crash crash) {

@@ -70,7 +70,7 @@ public final class ShardedConversations extends AbstractBehavior<ConversationsAc
   }
 
   private Behavior<ConversationsActor.Command> onGetHistory(ConversationsActor.GetHistory get) {
-    send(get.conversationId(), new ConversationActor.GetHistory(ConversationsActor.turnsTo(getContext(), get.replyTo())));
+    send(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
     return this;
   }
 

@@ -268,10 +268,10 @@ class ConversationsActorTest {
     StubRouter router = new StubRouter(kit);
     ConversationSettings four = ConversationSettings.of(4, Duration.ofMinutes(5), Optional.empty(), Duration.ofSeconds(30));
     ActorRef<ConversationsActor.Command> conversations = kit.spawn(ConversationsActor.create(router.ref, four));
-    TestProbe<List<ChatMessage>> history = kit.createTestProbe();
+    TestProbe<ConversationActor.Turns> history = kit.createTestProbe();
 
     conversations.tell(new ConversationsActor.GetHistory("http:stored", history.getRef()));
-    assertEquals(List.of(), history.receiveMessage(WAIT), "never seen: no history");
+    assertEquals(List.of(), history.receiveMessage(WAIT).messages(), "never seen: no history");
     for (int i = 1; i <= 9; i++) {
       reply(conversations, "http:stored", "turn " + i);
     }
@@ -279,7 +279,7 @@ class ConversationsActorTest {
     assertEquals(
         List.of(ChatMessage.user("turn 8"), ChatMessage.assistant("echo:turn 8"), ChatMessage.user("turn 9"),
             ChatMessage.assistant("echo:turn 9")),
-        history.receiveMessage(WAIT), "the last history-length messages");
+        history.receiveMessage(WAIT).messages(), "the last history-length messages");
     PersistenceTestKit store = PersistenceTestKit.create(kit.system());
     String pid = ConversationActor.persistenceId("http:stored").id();
     history.awaitAssert(WAIT, () -> {
@@ -294,6 +294,6 @@ class ConversationsActorTest {
     done.expectMessage(WAIT, ConversationsActor.Done.INSTANCE);
     ActorRef<ConversationsActor.Command> restarted = kit.spawn(ConversationsActor.create(router.ref, four));
     restarted.tell(new ConversationsActor.GetHistory("http:stored", history.getRef()));
-    assertEquals(List.of(), history.receiveMessage(WAIT), "the reset is stored: a new incarnation starts empty");
+    assertEquals(List.of(), history.receiveMessage(WAIT).messages(), "the reset is stored: a new incarnation starts empty");
   }
 }

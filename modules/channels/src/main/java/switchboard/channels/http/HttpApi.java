@@ -68,6 +68,7 @@ import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
 import switchboard.providers.observe.ProviderHistory;
+import switchboard.router.ConversationActor;
 import switchboard.router.ConversationsActor;
 import switchboard.router.Idempotency;
 import switchboard.router.RouteResult;
@@ -348,10 +349,11 @@ final class HttpApi {
 
   /** {@code GET /api/conversations/{id}}: the stored history, or 404 when it has none (never seen, or cleared). */
   private CompletionStage<HttpResponse> conversationHistory(String id) {
-    return AskPattern.<ConversationsActor.Command, List<ChatMessage>>ask(
+    return AskPattern.<ConversationsActor.Command, ConversationActor.Turns>ask(
             conversations, replyTo -> new ConversationsActor.GetHistory("http:" + id, replyTo), STORE_TIMEOUT,
             system.scheduler())
-        .thenApply(messages -> {
+        .thenApply(turns -> {
+          List<ChatMessage> messages = turns.messages();
           if (messages.isEmpty()) {
             return error(StatusCodes.NOT_FOUND, "not_found", "Conversation " + id + " has no history.",
                 Optional.empty(), List.of()).response();
@@ -360,6 +362,9 @@ final class HttpApi {
           out.put("conversation", id);
           ArrayNode array = out.putArray("messages");
           messages.forEach(m -> array.addObject().put("role", m.role()).put("content", m.content()));
+          if (!turns.node().isEmpty()) {
+            out.put("node", turns.node());
+          }
           return jsonResponse(StatusCodes.OK, out, List.of());
         })
         .exceptionally(failure -> storeUnavailable(id, failure));

@@ -52,8 +52,8 @@ import switchboard.router.RouterSettings;
  * supervision restarts this actor, which reloads the journal and goes on polling.
  *
  * <p>Metrics: the same {@link ChannelMetrics} as the HTTP channel, tagged {@code channel="telegram"}.
- * {@code switchboard_pending_messages} is the number of questions asked and not yet answered (the
- * count {@code max-pending-messages} limits, read from an {@link AtomicInteger} so a scrape never
+ * {@code switchboard_pending_messages} is the number of questions asked and not yet answered with the
+ * answer recorded in the bookkeeping (the count {@code max-pending-messages} limits and a drain waits for, read from an {@link AtomicInteger} so a scrape never
  * touches actor state); {@code switchboard_busy_replies_total} counts busy replies. A request is one
  * question, counted once its answer's sendMessage is done (or given up) with outcome {@code ok}, the
  * failure's kind ({@code out_of_credits}, ...) or {@code unavailable} when no answer came, and timed
@@ -111,6 +111,9 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
 
   private record JournalWritten(Optional<String> error) implements Command {}
 
+  /** An answer's bookkeeping is written (or failed): only now is its question no longer pending. */
+  private record AnswerRecorded(boolean ask, Optional<String> error) implements Command {}
+
   private record Retry(long call) implements Command {}
 
   private enum Phase {
@@ -136,7 +139,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private Phase phase = Phase.LOADING;
   private String state = "starting";
   private Optional<String> lastError = Optional.empty();
-  /** Questions asked and not yet answered; written only by this actor, read by the metrics gauge. */
+  /** Questions asked and not yet answered with the answer recorded; written only by this actor, read by the metrics gauge. */
   private final AtomicInteger pendingAsks = new AtomicInteger();
   private final ChannelMetrics metrics;
   private long busyReplies;
@@ -223,6 +226,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
         .onMessage(Retry.class, this::onRetry)
         .onMessage(Journaled.class, this::onJournaled)
         .onMessage(JournalWritten.class, this::onJournalWritten)
+        .onMessage(AnswerRecorded.class, this::onAnswerRecorded)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Notify.class, this::onNotify)
@@ -281,6 +285,13 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private Behavior<Command> onJournalWritten(JournalWritten written) {
     written.error().ifPresent(e -> getContext().getLog().error("Could not write the Telegram journal: {}", e));
     return this;
+  }
+
+  private Behavior<Command> onAnswerRecorded(AnswerRecorded recorded) {
+    if (recorded.ask()) {
+      pendingAsks.decrementAndGet();
+    }
+    return onJournalWritten(new JournalWritten(recorded.error()));
   }
 
   private Behavior<Command> onAnswered(Answered done) {
@@ -465,14 +476,12 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     if (outcome.isPresent()) {
       countRequest(outcome.get(), received);
     }
-    if (entry != null && entry.action() == Action.ASK) {
-      pendingAsks.decrementAndGet();
-    }
+    boolean ask = entry != null && entry.action() == Action.ASK;
     TelegramJournal.remember(answered, updateId);
     getContext()
         .pipeToSelf(
             book.answered(updateId),
-            (ok, error) -> new JournalWritten(Optional.ofNullable(error).map(this::describe)));
+            (ok, error) -> new AnswerRecorded(ask, Optional.ofNullable(error).map(this::describe)));
     if (++journalLines >= COMPACT_EVERY) {
       journalLines = 0;
       getContext()

@@ -31,6 +31,7 @@ import switchboard.providers.ChatMessage;
 import switchboard.providers.ProviderResult;
 import switchboard.providers.Usage;
 import switchboard.router.ConversationSettings;
+import switchboard.router.ConversationActor;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouteResult;
 import switchboard.router.RouterActor;
@@ -123,7 +124,7 @@ public final class StoreBenchCommand implements Callable<Integer> {
         ConversationsActor.create(router2, settings()), "conversations", Props.empty());
     int step = Math.max(1, conversations / samples);
     AtomicInteger next = new AtomicInteger();
-    long[] reactivated = timeMessages(restarted, i -> AskPattern.<ConversationsActor.Command, List<ChatMessage>>ask(fresh,
+    long[] reactivated = timeMessages(restarted, i -> AskPattern.<ConversationsActor.Command, ConversationActor.Turns>ask(fresh,
         r -> new ConversationsActor.GetHistory(conversationId(run, (next.getAndIncrement() * step) % conversations), r),
         ASK, restarted.scheduler()));
     out.printf(Locale.ROOT, "re-activation: p50 %.2f ms p99 %.2f ms max %.2f ms (a passivated conversation read back from the store, one at a time, after a restart)%n",
