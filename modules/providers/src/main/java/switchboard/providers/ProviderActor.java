@@ -355,7 +355,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   }
 
   private Behavior<Command> onSharedBreakers(SharedBreakers shared) {
-    publish(book.applyShared(shared.byKey(), Instant.now()), "closed on another node");
+    publish(book.applyShared(shared.byKey(), Instant.now()), "closed on another node", true);
     return this;
   }
 
@@ -832,6 +832,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   }
 
   private void publish(List<ProviderEvents.BreakerChange> changes, String cause) {
+    publish(changes, cause, false);
+  }
+
+  /** Logs and reports breaker changes ({@code applied}: made by another node) and saves the breakers. */
+  private void publish(List<ProviderEvents.BreakerChange> changes, String cause, boolean applied) {
     if (changes.isEmpty()) {
       return;
     }
@@ -849,7 +854,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       } else {
         getContext().getLog().warn(line, args);
       }
-      events.breakerChanged(change);
+      if (applied) {
+        events.breakerApplied(change);
+      } else {
+        events.breakerChanged(change);
+      }
     }
     book.save();
   }

@@ -17,6 +17,15 @@ public interface ProviderEvents {
   /** A provider's or a key's breaker changed state. */
   default void breakerChanged(BreakerChange change) {}
 
+  /**
+   * A breaker change another node of the cluster made (it saw the provider's answer, or an operator
+   * reset it there), applied here. The same as {@link #breakerChanged} for metrics and logs; the
+   * alerts leave it to the node that made it, so a webhook hears it once, not once per node.
+   */
+  default void breakerApplied(BreakerChange change) {
+    breakerChanged(change);
+  }
+
   /** A retry of the same message on the same provider was scheduled after {@code delay}. */
   default void retryScheduled(String provider, OutcomeKind kind, Duration delay) {}
 

@@ -79,9 +79,13 @@ class ProviderShareClusterTest {
   }
 
   ProviderConfig provider(int rpm, ProviderConfig.Price price, ProviderConfig.Budget budget) {
+    return provider(rpm, price, budget, new QuotaReset.Daily());
+  }
+
+  ProviderConfig provider(int rpm, ProviderConfig.Price price, ProviderConfig.Budget budget, QuotaReset quotaReset) {
     return new ProviderConfig(
         "shared", ProviderConfig.Kind.OPENAI, server.openAiBaseUrl(), "m", 1, List.of("sk-shared-secret-1"),
-        Duration.ofSeconds(5), rpm, 0, new QuotaReset.Daily(), false, false, price, budget, 1024,
+        Duration.ofSeconds(5), rpm, 0, quotaReset, false, false, price, budget, 1024,
         ProviderConfig.KeyStrategy.ROUND_ROBIN, 100, ProviderConfig.DEFAULT_MAX_CONNECTIONS, ProviderConfig.Simulation.NONE);
   }
 
@@ -136,6 +140,31 @@ class ProviderShareClusterTest {
     until(nodes.get(0), onA, s -> s.state() == BreakerState.CLOSED, SPREAD, "node A sees the reset");
     assertInstanceOf(ProviderResult.Success.class, Fixtures.ask(nodes.get(0), onA, Fixtures.request("after reset")));
     assertEquals(callsBefore + 1, server.calls().size());
+  }
+
+  @Test
+  void whenASharedBreakersTimeIsUpOnlyTheOldestNodeProbesAndItsVerdictClosesItEverywhere() throws Exception {
+    ProviderConfig config = provider(0, ProviderConfig.Price.UNKNOWN, ProviderConfig.Budget.NONE,
+        new QuotaReset.After(Duration.ofSeconds(1)));
+    ActorRef<ProviderActor.Command> oldest = spawn(nodes.get(0), config);
+    ActorRef<ProviderActor.Command> younger = spawn(nodes.get(1), config);
+    until(nodes.get(1), younger, s -> s.throttle() != null, SPREAD, "node B's provider is running");
+
+    server.enqueue(FakeProviderServer.Step.status(402));
+    assertEquals(OutcomeKind.OUT_OF_CREDITS,
+        assertInstanceOf(ProviderResult.Failure.class, Fixtures.ask(nodes.get(1), younger, Fixtures.request("spends"))).kind());
+    until(nodes.get(0), oldest, s -> s.state() == BreakerState.OPEN, SPREAD, "the oldest node sees it open");
+    Thread.sleep(1200); // past the breaker's 1 s: the time being up is the point of this test
+    int calls = server.calls().size();
+
+    ProviderResult waiting = Fixtures.ask(nodes.get(1), younger, Fixtures.request("not a probe"));
+    assertEquals(0, assertInstanceOf(ProviderResult.Failure.class, waiting).calls(), "node B leaves the probe to the oldest");
+    assertEquals(calls, server.calls().size());
+
+    assertInstanceOf(ProviderResult.Success.class, Fixtures.ask(nodes.get(0), oldest, Fixtures.request("the probe")));
+    assertEquals(calls + 1, server.calls().size(), "one probe for the cluster");
+    until(nodes.get(1), younger, s -> s.state() == BreakerState.CLOSED, SPREAD, "the probe's verdict closes it on node B");
+    assertInstanceOf(ProviderResult.Success.class, Fixtures.ask(nodes.get(1), younger, Fixtures.request("after the probe")));
   }
 
   /** A reply probe for {@link ProviderActor.Reset}. */

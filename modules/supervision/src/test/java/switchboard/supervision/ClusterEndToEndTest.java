@@ -171,6 +171,21 @@ class ClusterEndToEndTest {
     }
   }
 
+  @Test
+  void aNodeThatHasNotJoinedAnswersHealth503SoABalancerSendsItNothing() throws Exception {
+    int nobody = ClusterNodes.freePort();
+    try (ClusterNodes cluster = new ClusterNodes(dir, 1, providers(""))) {
+      Node lonely = cluster.start(0, "cluster.seed-nodes = [\"127.0.0.1:" + nobody + "\"]");
+      TestGateway.Reply health = lonely.get("/health");
+      assertEquals(503, health.status(), health.body());
+      assertEquals("down", health.json().path("status").asText());
+      assertTrue(health.json().path("reason").asText().contains("not up"), health.body());
+      JsonNode self = lonely.get("/api/status").json().path("cluster");
+      assertEquals(lonely.address(), self.path("self").asText());
+      assertTrue(!self.path("self_status").asText().equals("up"), self.toString());
+    }
+  }
+
   private static String primaryState(Node node) {
     try {
       for (JsonNode p : node.get("/api/status").json().path("providers")) {

@@ -44,6 +44,11 @@ public final class CompositeEvents implements ProviderEvents {
   }
 
   @Override
+  public void breakerApplied(BreakerChange change) {
+    each("breakerApplied", o -> o.breakerApplied(change));
+  }
+
+  @Override
   public void retryScheduled(String provider, OutcomeKind kind, Duration delay) {
     each("retryScheduled", o -> o.retryScheduled(provider, kind, delay));
   }

@@ -19,7 +19,7 @@ import switchboard.providers.ErrorClassifier;
  * requests a second it passes, measured against an in-process fake provider on loopback, so the
  * numbers can be compared with other gateways' and tracked over time (docs/benchmark.md).
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = StoreBenchCommand.class,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {StoreBenchCommand.class, ClusterBenchCommand.class},
     description = {
       "Measure the latency and throughput the gateway adds: the same load straight at an in-process fake",
       "provider, then through a gateway in front of it (everything on 127.0.0.1). Exit 1 if any request failed."

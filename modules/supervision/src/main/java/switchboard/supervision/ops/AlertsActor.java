@@ -130,6 +130,11 @@ public final class AlertsActor extends AbstractBehavior<AlertsActor.Command> {
       public void breakerChanged(BreakerChange change) {
         alerts.tell(new BreakerChanged(change));
       }
+
+      @Override
+      public void breakerApplied(BreakerChange change) {
+        // alerted by the node that made the change
+      }
     };
   }
 

@@ -48,6 +48,7 @@ class StatusPageBrowserTest {
 
   private final AtomicBoolean primaryOpen = new AtomicBoolean();
   private final AtomicBoolean keyRefused = new AtomicBoolean();
+  private final AtomicBoolean clustered = new AtomicBoolean();
   private final AtomicInteger unauthorized = new AtomicInteger();
   private final List<String> resets = new CopyOnWriteArrayList<>();
   private HttpServer server;
@@ -143,6 +144,7 @@ class StatusPageBrowserTest {
   @Test
   void plainWordsForAKeyRefusedAndAResetOfOneKey() {
     keyRefused.set(true);
+    clustered.set(true);
     driver.manage().window().setSize(new Dimension(1200, 900));
     driver.get("http://127.0.0.1:" + server.getAddress().getPort() + "/");
     WebDriverWait wait = await(driver);
@@ -156,6 +158,15 @@ class StatusPageBrowserTest {
     wait.until(ExpectedConditions.attributeToBe(By.id("notice"), "data-kind", "ok"));
     assertEquals("key primary#1 of primary reset by you", text(driver, By.id("notice")));
     assertEquals(List.of("primary {\"key\":\"primary#1\"}"), resets);
+
+    // a cluster node shows its members: this one, and one that stopped answering
+    By dead = By.cssSelector("tr.member[data-address='127.0.0.1:25521']");
+    wait.until(ExpectedConditions.visibilityOfElementLocated(dead));
+    assertEquals(List.of("127.0.0.1:25520", "127.0.0.1:25521"), attrs(driver, By.cssSelector("tr.member"), "data-address"));
+    assertTrue(text(driver, By.cssSelector("tr.member[data-address='127.0.0.1:25520']")).contains("(this node)"));
+    assertTrue(text(driver, dead).contains("no — being downed"), text(driver, dead));
+    assertTrue(text(driver, By.id("cluster-title")).contains("this node 127.0.0.1:25520, up; leader 127.0.0.1:25520"),
+        text(driver, By.id("cluster-title")));
   }
 
   /** Clicks {@code button}; false when a redraw replaced it first, so a wait tries again. */
@@ -260,7 +271,7 @@ class StatusPageBrowserTest {
           {"name": "http", "pending": 3, "max_pending": 100, "state": "serving", "busy_replies": 0},
           {"name": "telegram", "pending": 9, "max_pending": 10, "state": "polling", "busy_replies": 4}
         ],
-        "alerts": %s,
+        "alerts": %s,%s
         "last_shutdown": {"time": "2025-03-01T10:00:00Z", "reason": "SIGTERM", "unanswered": 0, "started": "2025-02-28T08:00:00Z", "detail": null},
         "uptime_seconds": 7384}
         """.formatted(
@@ -273,7 +284,12 @@ class StatusPageBrowserTest {
             primaryOpen.get()
                 ? "[{\"type\": \"out_of_credits\", \"provider\": \"primary\", \"time\": \"" + Instant.now().truncatedTo(ChronoUnit.SECONDS)
                     + "\", \"message\": \"Provider primary returned 402: out of credits. Top up the balance; messages fall back to the next provider meanwhile.\"}]"
-                : "[]");
+                : "[]",
+            clustered.get()
+                ? "\n\"cluster\": {\"self\": \"127.0.0.1:25520\", \"self_status\": \"up\", \"leader\": \"127.0.0.1:25520\","
+                    + " \"members\": [{\"address\": \"127.0.0.1:25520\", \"status\": \"up\", \"reachable\": true},"
+                    + " {\"address\": \"127.0.0.1:25521\", \"status\": \"up\", \"reachable\": false}]},"
+                : "");
     send(exchange, 200, "application/json", json);
   }
 
