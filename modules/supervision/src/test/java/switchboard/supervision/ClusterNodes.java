@@ -1,26 +1,20 @@
 package switchboard.supervision;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Real {@code gateway run} processes forming one cluster on loopback, as an operator runs them: each
@@ -32,7 +26,6 @@ final class ClusterNodes implements AutoCloseable {
   static final Duration START_TIMEOUT = Duration.ofSeconds(90);
   static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
-  private static final Pattern ADDRESS = Pattern.compile("HTTP API on (http://127\\.0\\.0\\.1:\\d+)");
 
   private final Path dir;
   private final String shared;
@@ -161,37 +154,14 @@ final class ClusterNodes implements AutoCloseable {
     Process process = new ProcessBuilder(command).directory(dir.toFile())
         .redirectError(log.toFile()).start();
     process.getOutputStream().close();
-    BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    String base = CompletableFuture.supplyAsync(() -> {
-      try {
-        for (String line = out.readLine(); line != null; line = out.readLine()) {
-          Matcher m = ADDRESS.matcher(line);
-          if (m.find()) {
-            return m.group(1);
-          }
-        }
-        return null;
-      } catch (IOException e) {
-        return null;
-      }
-    }).get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    String base = switchboard.supervision.bench.ClusterBenchCommand.readAddress(process)
+        .get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     if (base == null) {
       throw new AssertionError("node " + index + " did not start: " + Files.readString(log));
     }
-    CompletableFuture.runAsync(() -> drain(out));
     Node node = new Node(index, clusterPorts.get(index), process, base, log);
     nodes.add(node);
     return node;
-  }
-
-  private static void drain(BufferedReader out) {
-    try {
-      while (out.readLine() != null) {
-        // stdout is only read for the address
-      }
-    } catch (IOException e) {
-      // the process is gone
-    }
   }
 
   /** Waits until every node in {@code alive} sees exactly those nodes up. */

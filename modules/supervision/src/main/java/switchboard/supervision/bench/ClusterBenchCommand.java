@@ -108,6 +108,7 @@ public final class ClusterBenchCommand implements Callable<Integer> {
         failures += measured.errorCount();
         out.printf(Locale.ROOT, "| %d | %.0f | %.1f | %.1f | %d |%n", size, measured.throughput(),
             measured.percentile(0.5) / 1e6, measured.percentile(0.99) / 1e6, measured.errorCount());
+        measured.errors().forEach((what, n) -> out.printf(Locale.ROOT, "    %d x %s%n", n, what));
         if (size == 2) {
           crossNode(out, cluster, prefix);
         }
@@ -195,34 +196,36 @@ public final class ClusterBenchCommand implements Callable<Integer> {
         .redirectError(dir.resolve("node-" + index + ".log").toFile());
     builder.environment().put("SWITCHBOARD_DB_PASSWORD", postgresPassword == null ? "" : postgresPassword);
     Process process = builder.start();
-    BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    String base = CompletableFuture.supplyAsync(() -> {
-      try {
-        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-          Matcher m = ADDRESS.matcher(line);
-          if (m.find()) {
-            return m.group(1);
-          }
-        }
-      } catch (IOException e) {
-        return null;
-      }
-      return null;
-    }).get(START.toSeconds(), TimeUnit.SECONDS);
+    String base = readAddress(process).get(START.toSeconds(), TimeUnit.SECONDS);
     if (base == null) {
       process.destroyForcibly();
       throw new IllegalStateException("node " + index + " did not start: see " + dir.resolve("node-" + index + ".log"));
     }
-    CompletableFuture.runAsync(() -> {
-      try {
-        while (reader.readLine() != null) {
-          // keep the pipe drained
+    return new Node(process, base, ports.get(index));
+  }
+
+  /**
+   * The HTTP address {@code gateway run} prints, read on a thread of its own that then keeps the pipe
+   * drained (not on a pool thread: it blocks for the life of the process).
+   */
+  public static CompletableFuture<String> readAddress(Process process) {
+    CompletableFuture<String> address = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line = out.readLine(); line != null; line = out.readLine()) {
+          Matcher m = ADDRESS.matcher(line);
+          if (!address.isDone() && m.find()) {
+            address.complete(m.group(1));
+          }
         }
       } catch (IOException e) {
-        // gone
+        // the process is gone
       }
-    });
-    return new Node(process, base, ports.get(index));
+      address.complete(null);
+    }, "switchboard-node-output");
+    reader.setDaemon(true);
+    reader.start();
+    return address;
   }
 
   private int upMembers(Node node) {
