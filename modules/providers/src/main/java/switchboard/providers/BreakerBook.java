@@ -271,8 +271,7 @@ final class BreakerBook {
 
   /** An operator's reset of one key: its breaker closed and its cool-down forgotten; empty for an unknown alias. */
   Optional<List<ProviderEvents.BreakerChange>> reset(String alias, Instant now) {
-    return keys.stream().filter(k -> k.alias.equals(alias)).findFirst()
-        .map(key -> change(now, () -> resetKey(key)));
+    return key(alias).map(key -> change(now, () -> resetKey(key)));
   }
 
   private static void resetKey(Key key) {

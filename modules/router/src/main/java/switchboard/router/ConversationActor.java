@@ -435,9 +435,8 @@ public final class ConversationActor
       message.replyTo().tell(remembered.answer());
       return true;
     }
-    boolean pending = java.util.stream.Stream.concat(
-            java.util.stream.Stream.ofNullable(inFlight), queue.stream().map(Pending::command))
-        .anyMatch(c -> c instanceof Message m && m.delivery().map(d -> d.id().equals(delivery.id())).orElse(false));
+    boolean pending = pendingMessages()
+        .anyMatch(m -> m.delivery().map(d -> d.id().equals(delivery.id())).orElse(false));
     if (pending) {
       waiters.computeIfAbsent(DELIVERY + delivery.id(), k -> new ArrayList<>()).add(message.replyTo());
     }
@@ -449,11 +448,15 @@ public final class ConversationActor
 
   /** The message in flight or queued with idempotency key {@code key}. */
   private Optional<Message> pendingWith(String key) {
+    return pendingMessages().filter(m -> m.idempotency().map(i -> i.key().equals(key)).orElse(false)).findFirst();
+  }
+
+  /** The message in flight, then the queued ones, in order. */
+  private java.util.stream.Stream<Message> pendingMessages() {
     return java.util.stream.Stream.concat(
             java.util.stream.Stream.ofNullable(inFlight), queue.stream().map(Pending::command))
-        .filter(c -> c instanceof Message m && m.idempotency().map(i -> i.key().equals(key)).orElse(false))
-        .map(Message.class::cast)
-        .findFirst();
+        .filter(Message.class::isInstance)
+        .map(Message.class::cast);
   }
 
   /** Tells {@code result} to the message's caller and to every repeat that waited for it. */

@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -70,12 +71,7 @@ public final class ClusterBenchCommand implements Callable<Integer> {
   @Option(names = "--postgres-url", paramLabel = "URL", required = true, description = "the store every node shares")
   String postgresUrl;
 
-  @Option(names = "--postgres-user", paramLabel = "USER", defaultValue = "switchboard")
-  String postgresUser;
-
-  @Option(names = "--postgres-password", paramLabel = "PASSWORD", defaultValue = "${env:SWITCHBOARD_DB_PASSWORD}",
-      description = "(default: $SWITCHBOARD_DB_PASSWORD)")
-  String postgresPassword;
+  @Mixin PostgresLogin login;
 
   @Option(names = "--heap", paramLabel = "SIZE", defaultValue = "512m", description = "each node's -Xmx (default: ${DEFAULT-VALUE})")
   String heap;
@@ -186,7 +182,7 @@ public final class ClusterBenchCommand implements Callable<Integer> {
         + "  channels.http { port = 0, max-pending-messages = 100000 }\n"
         + "  data-dir = \"" + dir.resolve("node-" + index) + "\"\n"
         + "  provider-log.level = \"off\"\n"
-        + "  persistence { store = \"postgres\", postgres { url = \"" + postgresUrl + "\", user = \"" + postgresUser
+        + "  persistence { store = \"postgres\", postgres { url = \"" + postgresUrl + "\", user = \"" + login.user
         + "\", password = ${?SWITCHBOARD_DB_PASSWORD} } }\n"
         + "  cluster { enabled = true, port = " + ports.get(index) + ", seed-nodes = [" + seeds + "] }\n"
         + "}\n");
@@ -194,7 +190,7 @@ public final class ClusterBenchCommand implements Callable<Integer> {
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heap,
         "-cp", System.getProperty("java.class.path"), Main.class.getName(), "gateway", "run", "--config", conf.toString())
         .redirectError(dir.resolve("node-" + index + ".log").toFile());
-    builder.environment().put("SWITCHBOARD_DB_PASSWORD", postgresPassword == null ? "" : postgresPassword);
+    builder.environment().put("SWITCHBOARD_DB_PASSWORD", login.password());
     Process process = builder.start();
     String base = readAddress(process).get(START.toSeconds(), TimeUnit.SECONDS);
     if (base == null) {

@@ -25,6 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import switchboard.providers.ChatMessage;
@@ -73,12 +74,7 @@ public final class StoreBenchCommand implements Callable<Integer> {
   @Option(names = "--postgres-url", paramLabel = "URL", description = "measure on this PostgreSQL instead of the embedded store")
   String postgresUrl;
 
-  @Option(names = "--postgres-user", paramLabel = "USER", defaultValue = "switchboard")
-  String postgresUser;
-
-  @Option(names = "--postgres-password", paramLabel = "PASSWORD", defaultValue = "${env:SWITCHBOARD_DB_PASSWORD}",
-      description = "(default: $SWITCHBOARD_DB_PASSWORD)")
-  String postgresPassword;
+  @Mixin PostgresLogin login;
 
   @Override
   public Integer call() throws Exception {
@@ -86,7 +82,7 @@ public final class StoreBenchCommand implements Callable<Integer> {
     Path dir = Files.createTempDirectory("switchboard-bench-store-");
     StoreConfig store = postgresUrl == null
         ? StoreConfig.embedded(dir)
-        : new StoreConfig(StoreConfig.Kind.POSTGRES, postgresUrl, postgresUser, postgresPassword == null ? "" : postgresPassword);
+        : new StoreConfig(StoreConfig.Kind.POSTGRES, postgresUrl, login.user, login.password());
     StoreSchema.ensure(store);
     String run = Long.toString(System.currentTimeMillis(), 36);
     out.printf(Locale.ROOT, "store bench on the %s: %d conversations x %d turns, %d cpus, max heap %d MiB%n",
