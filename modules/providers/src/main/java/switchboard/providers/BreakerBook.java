@@ -486,7 +486,7 @@ final class BreakerBook {
   }
 
   private ObjectNode toJson() {
-    ObjectNode root = WireFormat.JSON.createObjectNode();
+    ObjectNode root = switchboard.providers.wire.Json.MAPPER.createObjectNode();
     root.put("provider", config.name());
     root.put("unavailable-opens", opens);
     root.set("provider-breaker", breakerJson(provider));
@@ -496,7 +496,7 @@ final class BreakerBook {
   }
 
   private static ObjectNode breakerJson(Breaker b) {
-    ObjectNode node = WireFormat.JSON.createObjectNode();
+    ObjectNode node = switchboard.providers.wire.Json.MAPPER.createObjectNode();
     node.put("state", b.state.wire());
     if (b.reason != null) {
       node.put("reason", b.reason.wire());

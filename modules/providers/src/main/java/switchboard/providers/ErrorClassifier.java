@@ -13,7 +13,12 @@ import java.util.Optional;
 import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import switchboard.providers.config.ProviderConfig;
+import switchboard.providers.wire.Completion;
+import switchboard.providers.wire.Json;
+import switchboard.providers.wire.ProviderKind;
+import switchboard.providers.wire.StreamDelta;
 
 /**
  * The error model in one place (CONTRACT.md section 3): a provider response (status, headers, body)
@@ -34,13 +39,18 @@ public final class ErrorClassifier {
   public record Classification(OutcomeKind kind, Optional<Duration> retryAfter, String detail) {}
 
   /** A classification plus, for {@code ok}, the completion it was parsed from (parsed once). */
-  record Verdict(Classification classification, Optional<WireFormat.Completion> completion) {}
+  record Verdict(Classification classification, Optional<Completion> completion) {}
 
   /**
    * One row: applies when the status matches and, if {@code tokens} is not empty, one of them occurs
    * in the body's error type, code or message (case-insensitive).
    */
-  private record Rule(String name, IntPredicate status, List<String> tokens, OutcomeKind kind) {
+  public record Rule(String name, IntPredicate status, List<String> tokens, OutcomeKind kind) {
+    /** A row that looks at the body only, whatever the status. */
+    public static Rule body(String name, OutcomeKind kind, String... tokens) {
+      return new Rule(name, ANY, List.of(tokens), kind);
+    }
+
     boolean matches(int code, String haystack) {
       return status.test(code) && (tokens.isEmpty() || tokens.stream().anyMatch(haystack::contains));
     }
@@ -48,19 +58,15 @@ public final class ErrorClassifier {
 
   private static final IntPredicate ANY = s -> true;
 
-  /** The table. First matching row wins; body rows first. */
+  /**
+   * The rows every kind shares, after the kind's own ({@link ProviderKind#errorRules()}): the body
+   * conventions of aggregators and gateways that sit in front of any kind, then the status alone.
+   * First matching row wins.
+   */
   private static final List<Rule> RULES =
       List.of(
-          new Rule("quota in body", ANY,
-              List.of("insufficient_quota", "insufficient_credits", "billing_error", "daily_limit_busy",
-                  "credit balance is too low"),
-              OutcomeKind.OUT_OF_CREDITS),
-          new Rule("budget in body", ANY, List.of("budget_exceeded"), OutcomeKind.BUDGET_EXCEEDED),
-          new Rule("auth in body", ANY,
-              List.of("authentication_error", "invalid_api_key", "permission_error"), OutcomeKind.AUTH_FAILED),
-          new Rule("rate limit in body", ANY,
-              List.of("rate_limit_exceeded", "rate_limit_error"), OutcomeKind.RATE_LIMITED),
-          new Rule("overloaded in body", ANY, List.of("overloaded_error"), OutcomeKind.UNAVAILABLE),
+          Rule.body("credits in body", OutcomeKind.OUT_OF_CREDITS, "insufficient_credits", "daily_limit_busy"),
+          Rule.body("budget in body", OutcomeKind.BUDGET_EXCEEDED, "budget_exceeded"),
           new Rule("402", s -> s == 402, List.of(), OutcomeKind.OUT_OF_CREDITS),
           new Rule("429", s -> s == 429, List.of(), OutcomeKind.RATE_LIMITED),
           new Rule("401/403", s -> s == 401 || s == 403, List.of(), OutcomeKind.AUTH_FAILED),
@@ -82,24 +88,32 @@ public final class ErrorClassifier {
    */
   public static Classification classify(
       ProviderConfig.Kind kind, boolean authErrorsMeanQuota, int status, Map<String, String> headers, String body) {
-    return verdict(kind, authErrorsMeanQuota, status, headers, body, Instant.now()).classification();
+    return verdict(kind.impl(), authErrorsMeanQuota, status, headers, body, Instant.now()).classification();
   }
 
   /** Like {@link #classify} with the response's arrival time, for HTTP-date Retry-After values. */
   public static Classification classify(
       ProviderConfig.Kind kind, boolean authErrorsMeanQuota, int status, Map<String, String> headers, String body,
       Instant now) {
-    return verdict(kind, authErrorsMeanQuota, status, headers, body, now).classification();
+    return verdict(kind.impl(), authErrorsMeanQuota, status, headers, body, now).classification();
+  }
+
+  /**
+   * An {@code error} event inside a 200 stream ({@code data}: its JSON), classified by the same rows
+   * as an error body; an overloaded or unknown one is {@code unavailable}.
+   */
+  public static StreamDelta.Failed streamError(ProviderKind kind, String data) {
+    Classification c = verdict(kind, false, 0, Map.of(), data, Instant.now()).classification();
+    return new StreamDelta.Failed(c.kind(), c.detail().replaceFirst("^returned 0: ", "sent an error event: "));
   }
 
   static Verdict verdict(
-      ProviderConfig.Kind kind, boolean authErrorsMeanQuota, int status, Map<String, String> headers, String body,
+      ProviderKind kind, boolean authErrorsMeanQuota, int status, Map<String, String> headers, String body,
       Instant now) {
-    WireFormat wire = WireFormat.of(kind);
-    Optional<JsonNode> json = WireFormat.parseJson(body);
+    Optional<JsonNode> json = Json.parse(body);
     boolean success = status >= 200 && status < 300;
     if (success) {
-      Optional<WireFormat.Completion> completion = json.flatMap(wire::completion);
+      Optional<Completion> completion = json.flatMap(kind::completion);
       if (completion.isPresent()) {
         return new Verdict(new Classification(OutcomeKind.OK, Optional.empty(), "returned " + status), completion);
       }
@@ -112,7 +126,8 @@ public final class ErrorClassifier {
       }
     }
     String haystack = errorText(json, body).toLowerCase(Locale.ROOT);
-    OutcomeKind outcome = RULES.stream().filter(r -> r.matches(status, haystack)).findFirst().orElseThrow().kind();
+    OutcomeKind outcome = Stream.concat(kind.errorRules().stream(), RULES.stream())
+        .filter(r -> r.matches(status, haystack)).findFirst().orElseThrow().kind();
     if (outcome == OutcomeKind.AUTH_FAILED && status == 401 && authErrorsMeanQuota) {
       outcome = OutcomeKind.OUT_OF_CREDITS;
     }

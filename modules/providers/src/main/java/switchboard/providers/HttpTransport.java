@@ -34,7 +34,7 @@ final class HttpTransport {
   private final Duration timeout;
   private final org.apache.pekko.event.LoggingAdapter log;
 
-  HttpTransport(ActorSystem<?> system, Duration timeout, int maxConnections, int maxOpenRequests) {
+  HttpTransport(ActorSystem<?> system, Duration timeout, Duration streamIdleTimeout, int maxConnections, int maxOpenRequests) {
     org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
     this.http = Http.get(system);
     this.materializer = Materializer.matFromSystem(system);
@@ -47,29 +47,47 @@ final class HttpTransport {
             .withMaxOpenRequests(maxOpenRequests)
             .withConnectionSettings(
                 ClientConnectionSettings.create(classic)
-                    .withIdleTimeout(timeout.plusSeconds(1))
+                    .withIdleTimeout((timeout.compareTo(streamIdleTimeout) > 0 ? timeout : streamIdleTimeout).plusSeconds(1))
                     .withConnectingTimeout(timeout));
   }
 
   /** POSTs a JSON body; completes with the whole response, or fails on a connection error. */
   CompletionStage<RawResponse> post(String url, Map<String, String> headers, byte[] body) {
+    return open(url, headers, body).thenCompose(this::read);
+  }
+
+  /**
+   * POSTs a JSON body; completes as soon as the response's head has come, its entity not yet read
+   * (the caller must read or discard it).
+   */
+  CompletionStage<HttpResponse> open(String url, Map<String, String> headers, byte[] body) {
     HttpRequest request = HttpRequest.POST(url).withEntity(ContentTypes.APPLICATION_JSON, body);
     for (Map.Entry<String, String> h : headers.entrySet()) {
       request = request.addHeader(HttpHeader.parse(h.getKey(), h.getValue()));
     }
-    return http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
-        .thenCompose(this::read);
+    return http.singleRequest(request, http.defaultClientHttpsContext(), pool, log);
   }
 
-  private CompletionStage<RawResponse> read(HttpResponse response) {
+  Materializer materializer() {
+    return materializer;
+  }
+
+  /** A response's headers with lower-case names, its content type included. */
+  static Map<String, String> headers(HttpResponse response) {
     Map<String, String> headers = new HashMap<>();
     for (HttpHeader h : response.getHeaders()) {
       headers.put(h.lowercaseName(), h.value());
     }
     headers.put("content-type", response.entity().getContentType().toString().toLowerCase(Locale.ROOT));
+    return Map.copyOf(headers);
+  }
+
+  /** Reads a whole response (bounded by the provider's timeout). */
+  CompletionStage<RawResponse> read(HttpResponse response) {
+    Map<String, String> headers = headers(response);
     int status = response.status().intValue();
     return response.entity().toStrict(timeout.toMillis(), materializer)
-        .thenApply(strict -> new RawResponse(status, Map.copyOf(headers), strict.getData().decodeString(StandardCharsets.UTF_8)))
+        .thenApply(strict -> new RawResponse(status, headers, strict.getData().decodeString(StandardCharsets.UTF_8)))
         .whenComplete((ok, failure) -> {
           if (failure != null) {
             response.discardEntityBytes(materializer);

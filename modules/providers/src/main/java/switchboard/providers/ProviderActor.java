@@ -33,6 +33,15 @@ import switchboard.providers.config.RetryConfig;
 import switchboard.providers.limits.RateLimitHeaders;
 import switchboard.providers.limits.SpendLedger;
 import switchboard.providers.limits.TokenEstimate;
+import switchboard.providers.wire.Completion;
+import switchboard.providers.wire.ProviderKind;
+import switchboard.providers.wire.StreamDelta;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.SharedKillSwitch;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * One actor per configured provider: turns a chat request into exactly the right number of calls
@@ -97,8 +106,18 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   }
 
   /** One call ended: a response, or why there was none (timeout, connection error). */
-  private record CallEnded(long job, long attempt, Optional<RawResponse> response, String failure)
-      implements Command {}
+  private record CallEnded(
+      long job, long attempt, Optional<RawResponse> response, String failure, Optional<StreamRelay.Opening> opening)
+      implements Command {
+    CallEnded(long job, long attempt, Optional<RawResponse> response, String failure) {
+      this(job, attempt, response, failure, Optional.empty());
+    }
+  }
+
+  /** A streamed answer that was handed on has ended (or was cancelled by its caller): its accounting. */
+  private record StreamEnded(
+      BreakerBook.Key key, String origin, int attempt, Instant started, long estimate, Map<String, String> headers,
+      Usage usage, OutcomeKind kind, String detail, Duration firstToken) implements Command {}
 
   /** The wait before a retry of {@code job} is over. */
   private record RetryNow(long job) implements Command {}
@@ -127,6 +146,8 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     long attempt;
     BreakerBook.Key key;
     Instant started;
+    /** Stops the current streamed call's bytes (before its first piece was handed on). */
+    SharedKillSwitch killSwitch;
     OutcomeKind lastKind = OutcomeKind.UNAVAILABLE;
     int lastStatus;
     String lastDetail = "";
@@ -146,7 +167,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   private final BreakerBook book;
   private final Optional<SimulatedProvider> simulated;
   private final Optional<HttpTransport> transport;
-  private final WireFormat wire;
+  private final ProviderKind kind;
   private final TimerScheduler<Command> timers;
   private final Map<Long, Job> jobs = new LinkedHashMap<>();
   /** Jobs waiting for throttle room, oldest first; the throttle timer runs while it is not empty. */
@@ -199,7 +220,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       boolean clustered) {
     BreakerBook book = new BreakerBook(config, breaker);
     Optional<SimulatedProvider> simulated =
-        config.kind() == ProviderConfig.Kind.SIMULATED ? Optional.of(new SimulatedProvider(config)) : Optional.empty();
+        config.kind().impl().inProcess() ? Optional.of(new SimulatedProvider(config)) : Optional.empty();
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> Behaviors.<Command>withStash(LOADING_STASH, stash -> {
       java.util.function.Supplier<Behavior<Command>> running =
           () -> new ProviderActor(context, timers, config, retry, events, book, simulated, clustered);
@@ -294,9 +315,9 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     this.events = events;
     this.book = book;
     this.simulated = simulated;
-    this.wire = WireFormat.of(config.kind());
-    this.transport =
-        simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(), config.timeout(), config.maxConnections(), config.maxOpenRequests()));
+    this.kind = config.kind().impl();
+    this.transport = simulated.isPresent() ? Optional.empty() : Optional.of(new HttpTransport(context.getSystem(),
+        config.timeout(), config.streamIdleTimeout(), config.maxConnections(), config.maxOpenRequests()));
     book.abandonProbes();
     this.share = clustered
         ? Optional.of(context.spawn(ProviderShare.create(config.name(), context.getSelf()), "share"))
@@ -308,6 +329,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     return newReceiveBuilder()
         .onMessage(Complete.class, this::onComplete)
         .onMessage(CallEnded.class, this::onCallEnded)
+        .onMessage(StreamEnded.class, this::onStreamEnded)
         .onMessage(RetryNow.class, this::onRetryNow)
         .onMessageEquals(ThrottleRoom.INSTANCE, this::onThrottleRoom)
         .onMessage(GetStatus.class, this::onGetStatus)
@@ -331,6 +353,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private Behavior<Command> onCallEnded(CallEnded ended) {
     callEnded(ended);
+    return this;
+  }
+
+  private Behavior<Command> onStreamEnded(StreamEnded ended) {
+    streamEnded(ended);
     return this;
   }
 
@@ -612,37 +639,80 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
           new CallEnded(job.id, attempt, Optional.of(response), ""), config.simulate().latency());
       return;
     }
-    Map<String, String> headers = wire.authHeaders(key.secret);
-    byte[] body = wire.requestBody(job.command.request(), config.model(), config.maxTokens());
-    getContext().pipeToSelf(transport.orElseThrow().post(wire.url(config.baseUrl()), headers, body),
-        (response, error) -> new CallEnded(job.id, attempt, Optional.ofNullable(response),
-            error == null ? "" : describe(error)));
+    Map<String, String> headers = kind.authHeaders(key.secret);
+    byte[] body = kind.requestBody(job.command.request(), config.model(), config.maxTokens());
+    String url = kind.url(config.baseUrl());
+    if (job.command.request().stream()) {
+      callStreaming(job, attempt, url, headers, body);
+    } else {
+      getContext().pipeToSelf(transport.orElseThrow().post(url, headers, body),
+          (response, error) -> new CallEnded(job.id, attempt, Optional.ofNullable(response),
+              error == null ? "" : describe(error)));
+    }
     timers.startSingleTimer(attemptTimer(attempt), new CallEnded(job.id, attempt, Optional.empty(),
         "timed out after " + ErrorClassifier.human(config.timeout())), config.timeout());
+  }
+
+  /**
+   * A streamed call: the response's head, then (for a 2xx event stream) the wait for the first piece
+   * of answer, both within the call's {@code timeout}; any other response is read whole and
+   * classified like an ordinary call's.
+   */
+  private void callStreaming(Job job, long attempt, String url, Map<String, String> headers, byte[] body) {
+    HttpTransport http = transport.orElseThrow();
+    SharedKillSwitch killSwitch = KillSwitches.shared("provider-" + config.name() + "-" + attempt);
+    job.killSwitch = killSwitch;
+    CompletionStage<CallEnded> ended = http.open(url, headers, body).thenCompose(response -> {
+      int status = response.status().intValue();
+      if (status >= 200 && status < 300 && StreamRelay.isEventStream(response)) {
+        Source<StreamDelta, NotUsed> deltas = StreamRelay.deltas(response, kind, config.streamIdleTimeout(), killSwitch);
+        return StreamRelay.open(deltas, HttpTransport.headers(response), http.materializer())
+            .thenApply(opening -> new CallEnded(job.id, attempt, Optional.empty(), "", Optional.of(opening)));
+      }
+      return http.read(response).thenApply(raw -> new CallEnded(job.id, attempt, Optional.of(raw), ""));
+    });
+    getContext().pipeToSelf(ended, (done, error) -> error == null ? done
+        : new CallEnded(job.id, attempt, Optional.empty(), describe(error)));
   }
 
   private void callEnded(CallEnded ended) {
     Job job = jobs.get(ended.job());
     if (job == null || job.attempt != ended.attempt()) {
+      ended.opening().ifPresent(this::discard);
       return;
     }
     job.attempt = 0;
     timers.cancel(attemptTimer(ended.attempt()));
     Instant now = Instant.now();
-    ErrorClassifier.Verdict verdict =
-        ended.response()
-            .map(r -> ErrorClassifier.verdict(config.kind(), config.authErrorsMeanQuota(), r.status(), r.headers(), r.body(), now))
-            .orElseGet(() -> new ErrorClassifier.Verdict(
-                new Classification(OutcomeKind.UNAVAILABLE, Optional.empty(), ended.failure()), Optional.empty()));
+    Optional<RawResponse> response = ended.response();
+    ErrorClassifier.Verdict verdict;
+    Usage usage;
+    if (ended.opening().orElse(null) instanceof StreamRelay.Opened opened) {
+      committed(job, opened);
+      return;
+    } else if (ended.opening().orElse(null) instanceof StreamRelay.FailedEarly early) {
+      response = Optional.of(new RawResponse(200, early.headers(), ""));
+      verdict = new ErrorClassifier.Verdict(new Classification(early.failure().kind(), Optional.empty(),
+          "returned 200, then its " + early.failure().message()), Optional.empty());
+      usage = early.usage();
+    } else {
+      if (job.killSwitch != null) {
+        job.killSwitch.abort(new java.util.concurrent.TimeoutException(ended.failure()));
+      }
+      verdict = response
+          .map(r -> ErrorClassifier.verdict(kind, config.authErrorsMeanQuota(), r.status(), r.headers(), r.body(), now))
+          .orElseGet(() -> new ErrorClassifier.Verdict(
+              new Classification(OutcomeKind.UNAVAILABLE, Optional.empty(), ended.failure()), Optional.empty()));
+      usage = verdict.completion().map(Completion::usage).orElse(Usage.NONE);
+    }
     Classification c = verdict.classification();
-    int status = ended.response().map(RawResponse::status).orElse(0);
-    Usage usage = verdict.completion().map(WireFormat.Completion::usage).orElse(Usage.NONE);
-    learn(job, usage, ended.response(), now);
+    int status = response.map(RawResponse::status).orElse(0);
+    learn(job, usage, response.map(RawResponse::headers).orElse(Map.of()), now);
     double cost = book.account(job.key, usage, now);
     share.ifPresent(s -> s.tell(new ProviderShare.PublishSpend(book.ledger.snapshot())));
     events.call(new ProviderEvents.CallRecord(now, config.name(), job.key.alias, config.model(),
         job.command.request().origin(), job.calls, status, c.kind(), Duration.between(job.started, now), usage, cost,
-        rateLimitHeaders(ended.response())));
+        rateLimitHeaders(response.map(RawResponse::headers).orElse(Map.of()))));
     job.lastKind = c.kind();
     job.lastStatus = status;
     job.lastDetail = redact(c.detail());
@@ -652,12 +722,94 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     shareBreakers(changes, now);
     checkBudget(now);
     switch (c.kind()) {
-      case OK -> finish(job, new ProviderResult.Success(config.name(), job.key.alias, config.model(),
-          verdict.completion().orElseThrow().text(), usage, job.calls));
+      case OK -> finish(job, success(job, verdict.completion().orElseThrow(), usage));
       case OUT_OF_CREDITS, BUDGET_EXCEEDED, AUTH_FAILED -> nextKeyOrFinish(job);
       case BAD_REQUEST -> finish(job, failure(job));
       case RATE_LIMITED -> rateLimited(job, c.retryAfter(), now);
       case UNAVAILABLE -> unavailable(job, c.retryAfter());
+    }
+  }
+
+  private ProviderResult.Success success(Job job, Completion completion, Usage usage) {
+    return new ProviderResult.Success(config.name(), job.key.alias, config.model(), completion.text(), usage, job.calls,
+        completion.toolCalls(), completion.finishReason());
+  }
+
+  /**
+   * The first piece of a streamed answer has come: from here on it is the caller's (never retried or
+   * fallen back on). The stream is handed on with a meter that reports its end, usage and first-token
+   * time back here, where it is accounted like any other call ({@link #streamEnded}).
+   */
+  private void committed(Job job, StreamRelay.Opened opened) {
+    BreakerBook.Key key = job.key;
+    String origin = job.command.request().origin();
+    int attempt = job.calls;
+    Instant started = job.started;
+    long estimate = job.estimate;
+    Duration sinceFirst = Duration.ofNanos(Math.max(0, System.nanoTime() - opened.firstNanos()));
+    Duration toFirst = Duration.between(started, Instant.now()).minus(sinceFirst);
+    Duration firstToken = toFirst.isNegative() ? Duration.ZERO : toFirst;
+    ActorRef<Command> self = getContext().getSelf();
+    StreamMeter meter = new StreamMeter();
+    Source<StreamDelta, NotUsed> deltas = Source.from(opened.head()).concat(opened.tail())
+        .map(meter::see)
+        .watchTermination((notUsed, done) -> {
+          done.whenComplete((ok, failure) -> self.tell(new StreamEnded(key, origin, attempt, started, estimate,
+              opened.headers(), meter.usage, meter.kind(failure), meter.detail(failure), firstToken)));
+          return notUsed;
+        });
+    job.killSwitch = null;
+    finish(job, new ProviderResult.Streaming(config.name(), key.alias, config.model(), deltas, job.calls));
+  }
+
+  /** What a handed-on stream carried, written by the stream, read once it has ended. */
+  private static final class StreamMeter {
+    volatile Usage usage = Usage.NONE;
+    volatile StreamDelta terminal;
+
+    StreamDelta see(StreamDelta delta) {
+      usage = StreamRelay.merge(usage, delta);
+      if (delta.terminal()) {
+        terminal = delta;
+      }
+      return delta;
+    }
+
+    OutcomeKind kind(Throwable failure) {
+      return terminal instanceof StreamDelta.Failed f ? f.kind() : OutcomeKind.OK;
+    }
+
+    String detail(Throwable failure) {
+      if (terminal instanceof StreamDelta.Failed f) {
+        return "returned 200, then its " + f.message();
+      }
+      return terminal == null ? "stream cancelled by the caller" : "returned 200 (streamed)";
+    }
+  }
+
+  /** A streamed answer has ended: its tokens, cost, call-log line and breaker outcome. */
+  private void streamEnded(StreamEnded ended) {
+    Instant now = Instant.now();
+    if (ended.usage().total() > 0) {
+      book.throttle.correct(ended.estimate(), ended.usage().total(), now);
+    }
+    learnHeaders(ended.key(), ended.headers(), now);
+    double cost = book.account(ended.key(), ended.usage(), now);
+    share.ifPresent(s -> s.tell(new ProviderShare.PublishSpend(book.ledger.snapshot())));
+    events.call(new ProviderEvents.CallRecord(now, config.name(), ended.key().alias, config.model(), ended.origin(),
+        ended.attempt(), 200, ended.kind(), Duration.between(ended.started(), now), ended.usage(), cost,
+        rateLimitHeaders(ended.headers()), Optional.of(ended.firstToken())));
+    List<ProviderEvents.BreakerChange> changes =
+        book.outcome(ended.key(), ended.kind(), redact(ended.detail()), Optional.empty(), now);
+    publish(changes, "");
+    shareBreakers(changes, now);
+    checkBudget(now);
+  }
+
+  /** A streamed call that began after its job had moved on: its bytes are not wanted. */
+  private void discard(StreamRelay.Opening opening) {
+    if (opening instanceof StreamRelay.Opened opened) {
+      opened.tail().runWith(Sink.cancelled(), transport.orElseThrow().materializer());
     }
   }
 
@@ -666,12 +818,18 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
    * reported no usage keeps it), and the key's throttle takes what the rate-limit headers say
    * (on any response, 429s included).
    */
-  private void learn(Job job, Usage usage, Optional<RawResponse> response, Instant now) {
+  private void learn(Job job, Usage usage, Map<String, String> headers, Instant now) {
     if (usage.total() > 0) {
       book.throttle.correct(job.estimate, usage.total(), now);
     }
-    response.map(r -> RateLimitHeaders.read(r.headers(), now)).filter(RateLimitHeaders::saysAnything)
-        .ifPresent(h -> job.key.throttle.learn(h.requestsLeft(), h.requestsReset(), h.tokensLeft(), h.tokensReset(), now));
+    learnHeaders(job.key, headers, now);
+  }
+
+  private static void learnHeaders(BreakerBook.Key key, Map<String, String> headers, Instant now) {
+    RateLimitHeaders h = RateLimitHeaders.read(headers, now);
+    if (h.saysAnything()) {
+      key.throttle.learn(h.requestsLeft(), h.requestsReset(), h.tokensLeft(), h.tokensReset(), now);
+    }
   }
 
   /**
@@ -740,6 +898,10 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   }
 
   private void finish(Job job, ProviderResult result) {
+    if (job.killSwitch != null) {
+      job.killSwitch.abort(new IllegalStateException("the call's message was answered"));
+      job.killSwitch = null;
+    }
     jobs.remove(job.id);
     waiting.remove(job);
     timers.cancel(retryTimer(job.id));
@@ -880,14 +1042,13 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     return KEY_LIKE.matcher(out).replaceAll("$1***");
   }
 
-  private static Map<String, String> rateLimitHeaders(Optional<RawResponse> response) {
+  private Map<String, String> rateLimitHeaders(Map<String, String> headers) {
     Map<String, String> out = new HashMap<>();
-    response.ifPresent(r -> r.headers().forEach((name, value) -> {
-      if (name.equals("retry-after") || name.equals("retry-after-ms") || name.startsWith("x-ratelimit-")
-          || name.startsWith("anthropic-ratelimit-")) {
+    headers.forEach((name, value) -> {
+      if (name.equals("retry-after") || name.equals("retry-after-ms") || kind.rateLimitHeader(name)) {
         out.put(name, value);
       }
-    }));
+    });
     return Map.copyOf(out);
   }
 

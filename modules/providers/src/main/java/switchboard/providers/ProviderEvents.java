@@ -44,6 +44,7 @@ public interface ProviderEvents {
   /**
    * One line of the provider call log. {@code rateLimitHeaders} holds {@code retry-after},
    * {@code x-ratelimit-*} and {@code anthropic-ratelimit-*} as received. Never a key or message text.
+   * For a streamed call {@code latency} runs to the stream's end and {@code firstToken} to its first piece.
    */
   record CallRecord(
       Instant time,
@@ -57,7 +58,22 @@ public interface ProviderEvents {
       Duration latency,
       Usage usage,
       double cost,
-      Map<String, String> rateLimitHeaders) {}
+      Map<String, String> rateLimitHeaders,
+      Optional<Duration> firstToken) {
+
+    /** A call answered as a whole (not streamed). */
+    public CallRecord(
+        Instant time, String provider, String keyAlias, String model, String origin, int attempt, int status,
+        OutcomeKind outcome, Duration latency, Usage usage, double cost, Map<String, String> rateLimitHeaders) {
+      this(time, provider, keyAlias, model, origin, attempt, status, outcome, latency, usage, cost, rateLimitHeaders,
+          Optional.empty());
+    }
+
+    /** Whether the answer was streamed; {@code firstToken} is then the time to its first piece. */
+    public boolean streamed() {
+      return firstToken.isPresent();
+    }
+  }
 
   /**
    * A breaker change. {@code keyAlias} is empty for the provider's own breaker; {@code reason} is the

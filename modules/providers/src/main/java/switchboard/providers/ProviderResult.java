@@ -1,7 +1,12 @@
 package switchboard.providers;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.javadsl.Source;
+import switchboard.providers.wire.StreamDelta;
+import switchboard.providers.wire.ToolCall;
 
 /** The one answer a provider actor gives to a {@code ProviderActor.Complete}. */
 public sealed interface ProviderResult {
@@ -17,7 +22,27 @@ public sealed interface ProviderResult {
    *
    * @param keyAlias the alias of the key that answered ({@code primary#1}), never the key
    */
-  record Success(String provider, String keyAlias, String model, String text, Usage usage, int calls)
+  record Success(
+      String provider, String keyAlias, String model, String text, Usage usage, int calls,
+      List<ToolCall> toolCalls, String finishReason)
+      implements ProviderResult {
+    public Success {
+      toolCalls = List.copyOf(toolCalls);
+    }
+
+    /** A text answer that ended normally. */
+    public Success(String provider, String keyAlias, String model, String text, Usage usage, int calls) {
+      this(provider, keyAlias, model, text, usage, calls, List.of(), "stop");
+    }
+  }
+
+  /**
+   * A streamed answer whose first piece has arrived: from here on nothing is retried or fallen back
+   * on. {@code deltas} is the answer, first piece included, ending with one {@link StreamDelta.End}
+   * or {@link StreamDelta.Failed}; it can be run once, and cancelling it cancels the provider call.
+   * Local to the node that made the call (it is never sent to another node).
+   */
+  record Streaming(String provider, String keyAlias, String model, Source<StreamDelta, NotUsed> deltas, int calls)
       implements ProviderResult {}
 
   /**

@@ -61,7 +61,7 @@ final class SimulatedProvider {
     }
     String quoted = last.length() > 200 ? last.substring(0, 200) + "..." : last;
     String text = "[" + config.name() + " #" + number + "] You said: " + quoted;
-    ObjectNode body = WireFormat.JSON.createObjectNode();
+    ObjectNode body = switchboard.providers.wire.Json.MAPPER.createObjectNode();
     body.put("id", "sim-" + number).put("object", "chat.completion").put("model", config.model());
     ObjectNode choice = body.putArray("choices").addObject();
     choice.put("index", 0).put("finish_reason", "stop");

@@ -26,7 +26,8 @@ final class Fixtures {
     return new ProviderConfig(
         name, kind, baseUrl, kind.defaultModel(), 1, keys, timeout, 0, 0, new QuotaReset.Daily(), false,
         authErrorsMeanQuota, ProviderConfig.Price.UNKNOWN, ProviderConfig.Budget.NONE, 1024,
-        ProviderConfig.KeyStrategy.ROUND_ROBIN, 100, ProviderConfig.DEFAULT_MAX_CONNECTIONS, simulation);
+        ProviderConfig.KeyStrategy.ROUND_ROBIN, 100, ProviderConfig.DEFAULT_MAX_CONNECTIONS, simulation,
+        ProviderConfig.DEFAULT_STREAM_IDLE_TIMEOUT);
   }
 
   /** Retries with small backoffs and no jitter, so lower bounds are exact. */

@@ -74,7 +74,8 @@ class LimitsTest {
       List<String> keys, int rpm, long tpm, int queue, Price price, Budget budget, KeyStrategy strategy) {
     return new ProviderConfig("primary", ProviderConfig.Kind.OPENAI, fake.openAiBaseUrl(), "gpt-4o-mini", 1, keys,
         Duration.ofSeconds(10), rpm, tpm, new QuotaReset.Daily(), false, false, price, budget, 1024, strategy, queue,
-        ProviderConfig.DEFAULT_MAX_CONNECTIONS, ProviderConfig.Simulation.NONE);
+        ProviderConfig.DEFAULT_MAX_CONNECTIONS, ProviderConfig.Simulation.NONE,
+        ProviderConfig.DEFAULT_STREAM_IDLE_TIMEOUT);
   }
 
   private ProviderConfig throttled(int rpm, long tpm, int queue) {

@@ -86,7 +86,8 @@ class ProviderShareClusterTest {
     return new ProviderConfig(
         "shared", ProviderConfig.Kind.OPENAI, server.openAiBaseUrl(), "m", 1, List.of("sk-shared-secret-1"),
         Duration.ofSeconds(5), rpm, 0, quotaReset, false, false, price, budget, 1024,
-        ProviderConfig.KeyStrategy.ROUND_ROBIN, 100, ProviderConfig.DEFAULT_MAX_CONNECTIONS, ProviderConfig.Simulation.NONE);
+        ProviderConfig.KeyStrategy.ROUND_ROBIN, 100, ProviderConfig.DEFAULT_MAX_CONNECTIONS, ProviderConfig.Simulation.NONE,
+        ProviderConfig.DEFAULT_STREAM_IDLE_TIMEOUT);
   }
 
   ActorRef<ProviderActor.Command> spawn(ActorTestKit node, ProviderConfig config) {

@@ -79,6 +79,9 @@ final class RouteRequestActor extends AbstractBehavior<RouteRequestActor.Message
     if (answered.result() instanceof ProviderResult.Success success) {
       return finish(new RouteResult.Answered(success, List.copyOf(failures)));
     }
+    if (answered.result() instanceof ProviderResult.Streaming streaming) {
+      return finish(new RouteResult.Streaming(streaming, List.copyOf(failures)));
+    }
     return onFailure((ProviderResult.Failure) answered.result());
   }
 

@@ -41,5 +41,20 @@ public sealed interface RouteResult extends switchboard.providers.CborSerializab
    * The gateway refused the request itself, before any provider was asked: the caller's mistake
    * (an {@code Idempotency-Key} used again with a different body). {@code message} says what to fix.
    */
-  record Rejected(String message) implements RouteResult {}
+  record Rejected(String message, String code) implements RouteResult {
+    public Rejected(String message) {
+      this(message, "");
+    }
+  }
+
+  /**
+   * A streamed reply whose first piece has arrived (only for requests with {@code stream}); local to
+   * this node. {@code fellBackFrom} as for {@link Answered}.
+   */
+  record Streaming(ProviderResult.Streaming streaming, List<ProviderResult.Failure> fellBackFrom)
+      implements RouteResult {
+    public String provider() {
+      return streaming.provider();
+    }
+  }
 }

@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -58,13 +60,24 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   public sealed interface Command {}
 
   /** Route {@code request} through the providers; exactly one {@link RouteResult} goes to {@code replyTo}. */
-  public record Route(ChatRequest request, Optional<Instant> deadline, ActorRef<RouteResult> replyTo)
+  public record Route(
+      ChatRequest request, Optional<Instant> deadline, Optional<String> model, ActorRef<RouteResult> replyTo)
       implements Command {
     /** Bounded by {@code request-timeout} from now. */
     public Route(ChatRequest request, ActorRef<RouteResult> replyTo) {
-      this(request, Optional.empty(), replyTo);
+      this(request, Optional.empty(), Optional.empty(), replyTo);
+    }
+
+    public Route(ChatRequest request, Optional<Instant> deadline, ActorRef<RouteResult> replyTo) {
+      this(request, deadline, Optional.empty(), replyTo);
     }
   }
+
+  /**
+   * Reply with every model name a caller may send ({@code GET /v1/models}): the routes, then the
+   * providers' models, in priority order.
+   */
+  public record GetModels(ActorRef<List<String>> replyTo) implements Command {}
 
   /** Reply with every provider's status, in priority order. */
   public record GetStatus(ActorRef<List<ProviderStatus>> replyTo) implements Command {}
@@ -79,6 +92,9 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
 
   private final List<ProviderHandle> byPriority;
   private final List<ProviderHandle> attemptOrder;
+  /** The chain of each route, and of each provider's name and model (that provider first). */
+  private final Map<String, List<ProviderHandle>> chains = new HashMap<>();
+  private final ModelRoutes routes;
   private final RouterSettings settings;
   private final RouterEvents events;
 
@@ -88,17 +104,35 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
 
   public static Behavior<Command> create(
       List<ProviderHandle> providers, RouterSettings settings, RouterEvents events) {
-    return Behaviors.setup(context -> new RouterActor(context, providers, settings, events));
+    return create(providers, settings, events, ModelRoutes.NONE);
+  }
+
+  /** A router that also routes by the request's {@code model} ({@code switchboard.routes}). */
+  public static Behavior<Command> create(
+      List<ProviderHandle> providers, RouterSettings settings, RouterEvents events, ModelRoutes routes) {
+    return Behaviors.setup(context -> new RouterActor(context, providers, settings, events, routes));
   }
 
   private RouterActor(
-      ActorContext<Command> context, List<ProviderHandle> providers, RouterSettings settings, RouterEvents events) {
+      ActorContext<Command> context, List<ProviderHandle> providers, RouterSettings settings, RouterEvents events,
+      ModelRoutes routes) {
     super(context);
     this.byPriority =
         providers.stream().sorted(Comparator.comparingInt(ProviderHandle::priority)).toList();
     this.attemptOrder = attemptOrder(byPriority);
     this.settings = settings;
     this.events = events;
+    this.routes = routes;
+    for (ProviderHandle h : byPriority) {
+      List<ProviderHandle> first = new ArrayList<>(List.of(h));
+      attemptOrder.stream().filter(o -> o != h).forEach(first::add);
+      chains.putIfAbsent(h.name(), List.copyOf(first));
+      if (!h.model().isEmpty()) {
+        chains.putIfAbsent(h.model(), List.copyOf(first));
+      }
+    }
+    routes.routes().forEach((name, chain) -> chains.put(name, chain.stream()
+        .flatMap(p -> byPriority.stream().filter(h -> h.name().equals(p))).toList()));
   }
 
   @Override
@@ -106,19 +140,50 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
     return newReceiveBuilder()
         .onMessage(Route.class, this::onRoute)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(GetModels.class, this::onGetModels)
         .onMessage(ResetProvider.class, this::onResetProvider)
         .build();
   }
 
   private Behavior<Command> onRoute(Route route) {
-    if (attemptOrder.isEmpty()) {
+    route(route);
+    return this;
+  }
+
+  /**
+   * The chain for the request's {@code model}: a route's, a provider's own (by name or model, that
+   * provider first), else the default chain, or a {@code model_not_found} refusal with
+   * {@code unknown-models = "reject"}.
+   */
+  private void route(Route route) {
+    String model = route.model().map(String::trim).orElse("");
+    List<ProviderHandle> order = model.isEmpty() || model.equals(ModelRoutes.DEFAULT_MODEL)
+        ? attemptOrder : chains.get(model);
+    if (order == null && routes.rejectUnknown()) {
+      route.replyTo().tell(new RouteResult.Rejected("The model \"" + model + "\" does not exist here. Available models: "
+          + String.join(", ", availableModels()) + ".", "model_not_found"));
+      return;
+    }
+    walk(route, order == null ? attemptOrder : order);
+  }
+
+  private List<String> availableModels() {
+    return routes.models(byPriority.stream().map(ProviderHandle::model).filter(m -> !m.isEmpty()).toList());
+  }
+
+  private void walk(Route route, List<ProviderHandle> order) {
+    if (order.isEmpty()) {
       RouteResult result =
           new RouteResult.Failed(OutcomeKind.UNAVAILABLE, "", ErrorTexts.noProviders(), Optional.empty(), List.of());
       route.replyTo().tell(result);
       events.routed(result, Duration.ZERO);
     } else {
-      getContext().spawnAnonymous(RouteRequestActor.create(route, attemptOrder, settings, events));
+      getContext().spawnAnonymous(RouteRequestActor.create(route, order, settings, events));
     }
+  }
+
+  private Behavior<Command> onGetModels(GetModels request) {
+    request.replyTo().tell(routes.models(byPriority.stream().map(ProviderHandle::model).filter(m -> !m.isEmpty()).toList()));
     return this;
   }
 

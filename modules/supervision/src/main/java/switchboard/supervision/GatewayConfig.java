@@ -24,6 +24,7 @@ import switchboard.providers.config.RetryConfig;
 import switchboard.channels.http.HttpChannelConfig;
 import switchboard.channels.telegram.TelegramConfig;
 import switchboard.router.ConversationSettings;
+import switchboard.router.ModelRoutes;
 import switchboard.router.RouterSettings;
 import switchboard.supervision.ops.AlertsConfig;
 import switchboard.supervision.ops.ProviderLogConfig;
@@ -56,6 +57,7 @@ public record GatewayConfig(
     ProviderLogConfig providerLog,
     StoreConfig store,
     ClusterConfig cluster,
+    ModelRoutes routes,
     List<String> warnings) {
 
   public GatewayConfig {
@@ -187,6 +189,8 @@ public record GatewayConfig(
     ProviderLogConfig providerLog = new ProviderLogConfig(workingDir.resolve(logged.path()), logged.level());
     StoreConfig store = StoreConfig.read(r, dataDir);
     ClusterConfig cluster = ClusterConfig.read(r, store, http.host(), http.port());
+    ModelRoutes routes = ModelRoutes.read(r, providers.stream().map(ProviderConfig::name)
+        .collect(java.util.stream.Collectors.toSet()));
 
     List<String> warnings = new ArrayList<>();
     for (ProviderConfig provider : providers) {
@@ -206,7 +210,7 @@ public record GatewayConfig(
     }
     return new GatewayConfig(
         file, resolved, providers, retry, breaker, router, conversations, http, telegram, dataDir, shutdownTimeout, alerts,
-        providerLog, store, cluster, warnings);
+        providerLog, store, cluster, routes, warnings);
   }
 
   private static String dataDir(ConfigReader r, Map<String, String> env) {

@@ -173,7 +173,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
                   config.cluster().enabled()),
               "provider-" + URLEncoder.encode(provider.name(), StandardCharsets.UTF_8));
       providers.put(provider.name(), ref);
-      handles.add(new ProviderHandle(provider.name(), provider.priority(), provider.fallbackOnly(), ref));
+      handles.add(new ProviderHandle(provider.name(), provider.priority(), provider.fallbackOnly(), ref, provider.model()));
     }
     for (String warning : config.warnings()) {
       context.getLog().warn(warning);
@@ -181,7 +181,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
     ActorRef<RouterActor.Command> router =
         spawn(
-            RouterActor.create(handles, config.router(), routerEvents(providerMetrics, alerts, handles.size(), config)),
+            RouterActor.create(handles, config.router(), routerEvents(providerMetrics, alerts, handles.size(), config),
+                config.routes()),
             "router");
     ActorRef<ConversationsActor.Command> conversations =
         spawn(config.cluster().enabled()

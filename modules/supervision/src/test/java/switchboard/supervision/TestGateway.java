@@ -120,6 +120,96 @@ final class TestGateway implements AutoCloseable {
     return send(HttpRequest.newBuilder(uri(path)).timeout(HTTP_TIMEOUT).DELETE().build()).join();
   }
 
+  /** One line of a streamed answer and when it arrived (nanoseconds after the request was sent). */
+  record Line(long atNanos, String text) {}
+
+  /**
+   * A streamed answer read line by line as it arrives. {@code lines} holds every line until the body
+   * ended or {@code stopAfter} lines with a {@code data:} prefix arrived (then the connection is
+   * closed, as a client that goes away); {@code status} and headers are those of the response.
+   */
+  record Streamed(int status, Map<String, List<String>> headers, List<Line> lines) {
+    /** The parsed JSON of every {@code data:} line except {@code [DONE]}. */
+    List<JsonNode> data() {
+      List<JsonNode> out = new java.util.ArrayList<>();
+      for (Line line : lines) {
+        if (line.text().startsWith("data: ") && !line.text().equals("data: [DONE]")) {
+          try {
+            out.add(JSON.readTree(line.text().substring(6)));
+          } catch (IOException e) {
+            throw new AssertionError("not JSON: " + line.text(), e);
+          }
+        }
+      }
+      return out;
+    }
+
+    boolean done() {
+      return lines.stream().anyMatch(l -> l.text().equals("data: [DONE]"));
+    }
+
+    /** The concatenated {@code choices[0].delta.content} of the chunks. */
+    String content() {
+      StringBuilder text = new StringBuilder();
+      data().forEach(d -> text.append(d.path("choices").path(0).path("delta").path("content").asText("")));
+      return text.toString();
+    }
+
+    /** When the first chunk with content arrived (nanoseconds after the request). */
+    long firstContentNanos() {
+      for (Line line : lines) {
+        if (line.text().contains("\"content\":\"") && !line.text().contains("\"content\":\"\"")
+            || line.text().contains("text_delta")) {
+          return line.atNanos();
+        }
+      }
+      throw new AssertionError("no content in " + lines);
+    }
+
+    long lastNanos() {
+      return lines.get(lines.size() - 1).atNanos();
+    }
+
+    String body() {
+      StringBuilder out = new StringBuilder();
+      lines.forEach(l -> out.append(l.text()).append('\n'));
+      return out.toString();
+    }
+
+    String header(String name) {
+      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+          .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+    }
+  }
+
+  Streamed stream(String path, String body, int stopAfter, String... headers) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
+        .timeout(HTTP_TIMEOUT)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      request.headers(headers);
+    }
+    long start = System.nanoTime();
+    HttpResponse<java.io.InputStream> response = client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    List<Line> lines = new java.util.ArrayList<>();
+    int data = 0;
+    try (java.io.BufferedReader in = new java.io.BufferedReader(
+        new java.io.InputStreamReader(response.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (line.isEmpty()) {
+          continue;
+        }
+        lines.add(new Line(System.nanoTime() - start, line));
+        if (line.startsWith("data:") && ++data >= stopAfter) {
+          break;
+        }
+      }
+    }
+    return new Streamed(response.statusCode(), response.headers().map(), lines);
+  }
+
   /** A message in conversation {@code id}. */
   Reply say(String id, String text) {
     return post("/api/conversations/" + id + "/messages", "{\"text\": " + quote(text) + "}");

@@ -8,6 +8,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEnti
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
@@ -25,6 +26,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -136,6 +140,8 @@ final class HttpApi {
   private final Supplier<String> state;
   private final StatusExtras extras;
   private final byte[] indexPage;
+  /** The {@code created} of every model in {@code GET /v1/models}: when this channel started. */
+  private final long startedEpochSeconds;
   private final Optional<byte[]> token;
   private final ProviderHistory providerHistory;
   /** Where {@code /v1} answers with an {@code Idempotency-Key} are kept; empty without a store (keys then ignored). */
@@ -167,6 +173,7 @@ final class HttpApi {
     this.state = state;
     this.extras = extras;
     this.indexPage = loadIndexPage();
+    this.startedEpochSeconds = Instant.now().getEpochSecond();
     this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
     this.providerHistory = providerHistory;
     this.idempotencyStore = idempotencyStore;
@@ -184,9 +191,15 @@ final class HttpApi {
         path("health", () -> get(this::health)),
         path("metrics", () -> get(this::metricsText)),
         pathEndOrSingleSlash(() -> get(() -> complete(HttpEntities.create(HTML, indexPage)))),
-        pathPrefix("v1", () -> authorized(() ->
-            path(segment("chat").slash("completions"), () -> post(() -> optionalHeaderValueByName(IDEMPOTENCY_HEADER,
-                key -> message(body -> chatCompletion(body, key))))))),
+        pathPrefix("v1", () -> concat(
+            path("messages", () -> mapResponse(AnthropicCodec::errorShaped,
+                () -> handleRejections(rejectionHandler(), () -> authorized(() ->
+                    post(() -> message(this::anthropicMessages)))))),
+            authorized(() -> concat(
+                path(segment("chat").slash("completions"), () -> post(() -> optionalHeaderValueByName(IDEMPOTENCY_HEADER,
+                    key -> message(body -> chatCompletion(body, key))))),
+                path("models", () -> get(() -> completeWithFuture(models(Optional.empty())))),
+                path(segment("models").slash(segment()), id -> get(() -> completeWithFuture(models(Optional.of(id))))))))),
         pathPrefix("api", () -> authorized(() -> concat(
             path("status", () -> get(() -> completeWithFuture(status()))),
             path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
@@ -250,11 +263,15 @@ final class HttpApi {
   private CompletionStage<Reply> chatCompletion(byte[] body, Optional<String> key) {
     OpenAiCodec.ChatCall call = OpenAiCodec.parseChat(body, "http:chat-completions");
     Supplier<CompletionStage<Reply>> answer = () -> admitted(
-        () -> AskPattern.<RouterActor.Command, RouteResult>ask(
-            router, replyTo -> new RouterActor.Route(call.request(), replyTo), askTimeout, system.scheduler()),
-        answered -> call.stream() ? eventStream(answered, call.streamUsage()) : completion(answered));
+        () -> route(call),
+        answered -> call.stream()
+            ? eventStream(OpenAiStream.events(OpenAiStream.deltas(answered.success()), answered.success().model(),
+                answered.provider(), call.streamUsage()), answered.provider())
+            : completion(answered),
+        streaming -> eventStream(OpenAiStream.events(streaming.streaming().deltas(), streaming.streaming().model(),
+            streaming.provider(), call.streamUsage()), streaming.provider()));
     Optional<Idempotency> idempotency = idempotency(key, body);
-    if (idempotency.isEmpty() || idempotencyStore.isEmpty()) {
+    if (idempotency.isEmpty() || idempotencyStore.isEmpty() || call.stream()) {
       return answer.get();
     }
     ActorRef<IdempotencyStore.Command> store = idempotencyStore.get();
@@ -274,6 +291,59 @@ final class HttpApi {
                 return reply;
               });
         });
+  }
+
+  private CompletionStage<RouteResult> route(OpenAiCodec.ChatCall call) {
+    return AskPattern.<RouterActor.Command, RouteResult>ask(router,
+        replyTo -> new RouterActor.Route(call.request(), Optional.empty(), call.model(), replyTo), askTimeout,
+        system.scheduler());
+  }
+
+  /**
+   * {@code POST /v1/messages} (CONTRACT.md section 7): Anthropic's Messages API, routed like a chat
+   * completion; answers, streams and errors in Anthropic's shapes (errors through
+   * {@link AnthropicCodec#errorShaped}).
+   */
+  private CompletionStage<Reply> anthropicMessages(byte[] body) {
+    ObjectNode root = OpenAiCodec.parseObject(body);
+    if (!root.path("messages").isArray() || root.path("messages").isEmpty()) {
+      throw new InvalidRequest("messages is required (a non-empty array of {\"role\", \"content\"})");
+    }
+    OpenAiCodec.ChatCall call = OpenAiCodec.chatCall(AnthropicCodec.toChat(root), "http:messages");
+    return admitted(
+        () -> route(call),
+        answered -> call.stream()
+            ? eventStream(AnthropicCodec.events(OpenAiStream.deltas(answered.success()), answered.success().model(),
+                answered.provider()), answered.provider())
+            : reply(StatusCodes.OK, AnthropicCodec.message(answered.success()), providerHeader(answered.provider())),
+        streaming -> eventStream(AnthropicCodec.events(streaming.streaming().deltas(), streaming.streaming().model(),
+            streaming.provider()), streaming.provider()));
+  }
+
+  /** {@code GET /v1/models} (or one model, {@code GET /v1/models/{id}}): the routes and the providers' models. */
+  private CompletionStage<HttpResponse> models(Optional<String> one) {
+    return AskPattern.<RouterActor.Command, List<String>>ask(router, RouterActor.GetModels::new, STATUS_TIMEOUT,
+            system.scheduler())
+        .thenApply(models -> {
+          long created = startedEpochSeconds;
+          if (one.isPresent()) {
+            return models.contains(one.get())
+                ? jsonResponse(StatusCodes.OK, modelJson(one.get(), created), List.of())
+                : error(StatusCodes.NOT_FOUND, "not_found", "The model \"" + one.get() + "\" does not exist here. "
+                    + "Available models: " + String.join(", ", models) + ".", Optional.empty(), List.of()).response();
+          }
+          ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+          out.put("object", "list");
+          ArrayNode data = out.putArray("data");
+          models.forEach(m -> data.add(modelJson(m, created)));
+          return jsonResponse(StatusCodes.OK, out, List.of());
+        });
+  }
+
+  private static ObjectNode modelJson(String id, long created) {
+    ObjectNode model = OpenAiCodec.JSON.createObjectNode();
+    model.put("id", id).put("object", "model").put("created", created).put("owned_by", "switchboard");
+    return model;
   }
 
   /** The request's {@code Idempotency-Key}, checked, with a hash of its body. */
@@ -308,7 +378,9 @@ final class HttpApi {
   }
 
   private static Reply rejected(RouteResult.Rejected rejected) {
-    return error(StatusCodes.BAD_REQUEST, "invalid_request", rejected.message(), Optional.empty(), List.of());
+    return new Reply(jsonResponse(StatusCodes.BAD_REQUEST,
+        OpenAiCodec.error("invalid_request", rejected.message(), Optional.empty(), rejected.code()), List.of()),
+        "invalid_request");
   }
 
   private static Reply completion(RouteResult.Answered answered) {
@@ -318,13 +390,17 @@ final class HttpApi {
         providerHeader(answered.provider()));
   }
 
-  /** {@code stream: true}: the answer as server-sent events, once it is complete; errors stay JSON. */
-  private static Reply eventStream(RouteResult.Answered answered, boolean withUsage) {
-    String events = OpenAiCodec.streamed(answered.success(), Instant.now().getEpochSecond(), withUsage);
+  /**
+   * {@code stream: true}: server-sent events, each sent as it is produced (a chunked entity); the
+   * caller going away cancels the stream and with it the provider's call. Errors before the first
+   * piece stay ordinary JSON errors.
+   */
+  private static Reply eventStream(Source<ByteString, NotUsed> events, String provider) {
     HttpResponse response = HttpResponse.create()
-        .addHeaders(providerHeader(answered.provider()))
+        .addHeaders(providerHeader(provider))
         .addHeader(RawHeader.create("Cache-Control", "no-cache"))
-        .withEntity(HttpEntities.create(EVENT_STREAM, events.getBytes(StandardCharsets.UTF_8)));
+        .addHeader(RawHeader.create("X-Accel-Buffering", "no"))
+        .withEntity(HttpEntities.create(EVENT_STREAM, events));
     return new Reply(response, "ok");
   }
 
@@ -392,6 +468,18 @@ final class HttpApi {
    */
   private CompletionStage<Reply> admitted(
       Supplier<CompletionStage<RouteResult>> ask, Function<RouteResult.Answered, Reply> onAnswer) {
+    return admitted(ask, onAnswer, streaming -> {
+      throw new IllegalStateException("a streamed answer to a request that did not ask for one");
+    });
+  }
+
+  /**
+   * Like {@link #admitted(Supplier, Function)}, with {@code onStream} for a streamed answer. The
+   * permit is released when the stream starts: the message has its answer then.
+   */
+  private CompletionStage<Reply> admitted(
+      Supplier<CompletionStage<RouteResult>> ask, Function<RouteResult.Answered, Reply> onAnswer,
+      Function<RouteResult.Streaming, Reply> onStream) {
     Optional<PendingGate.Permit> permit = gate.tryAcquire();
     if (permit.isEmpty() && gate.isClosed()) {
       return CompletableFuture.completedFuture(shuttingDown());
@@ -409,8 +497,8 @@ final class HttpApi {
     }
     return result
         .whenComplete((r, failure) -> permit.get().release())
-        .thenApply(r -> r instanceof RouteResult.Answered answered
-            ? onAnswer.apply(answered)
+        .thenApply(r -> r instanceof RouteResult.Answered answered ? onAnswer.apply(answered)
+            : r instanceof RouteResult.Streaming streaming ? onStream.apply(streaming)
             : r instanceof RouteResult.Rejected rejected ? rejected(rejected) : failed((RouteResult.Failed) r));
   }
 
@@ -650,17 +738,22 @@ final class HttpApi {
     if (token.isEmpty()) {
       return inner.get();
     }
-    return optionalHeaderValueByName("Authorization", header -> {
-      if (header.map(this::bearerMatches).orElse(false)) {
+    return optionalHeaderValueByName("Authorization", header -> optionalHeaderValueByName("x-api-key", apiKey -> {
+      if (header.map(this::bearerMatches).orElse(false) || apiKey.map(this::tokenMatches).orElse(false)) {
         return inner.get();
       }
       metrics.count("unauthorized");
       String message = header.isEmpty()
-          ? "Missing Authorization: Bearer <token> header."
+          ? "Missing Authorization: Bearer <token> header (or x-api-key: <token>)."
           : "The bearer token is not valid.";
       return complete(error(StatusCodes.UNAUTHORIZED, "unauthorized", message, Optional.empty(),
           List.of(RawHeader.create("WWW-Authenticate", "Bearer"))).response());
-    });
+    }));
+  }
+
+  /** The gateway token given as {@code x-api-key} (what Anthropic's SDKs send), compared in constant time. */
+  private boolean tokenMatches(String value) {
+    return MessageDigest.isEqual(token.get(), value.trim().getBytes(StandardCharsets.UTF_8));
   }
 
   private boolean bearerMatches(String header) {
@@ -668,8 +761,7 @@ final class HttpApi {
     if (header.length() < prefix.length() || !header.substring(0, prefix.length()).toLowerCase(Locale.ROOT).equals(prefix)) {
       return false;
     }
-    byte[] given = header.substring(prefix.length()).trim().getBytes(StandardCharsets.UTF_8);
-    return MessageDigest.isEqual(token.get(), given);
+    return tokenMatches(header.substring(prefix.length()));
   }
 
   /** Pekko's rejections (404, 405, ...) with their status and text, in the JSON error shape. */

@@ -16,6 +16,7 @@ import java.util.UUID;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
 import switchboard.providers.ProviderResult;
+import switchboard.providers.wire.ToolCall;
 
 /**
  * The JSON of the HTTP API in one place: parses request bodies once into the router's types (naming
@@ -61,9 +62,18 @@ final class OpenAiCodec {
     return (ObjectNode) root;
   }
 
-  /** An OpenAI Chat Completions request; {@code origin} names the caller for logs. */
+  /**
+   * An OpenAI Chat Completions request; {@code origin} names the caller for logs. The fields this
+   * gateway reads are checked (naming the field when wrong); the body itself goes to the providers as
+   * sent, every other field included.
+   */
   static ChatCall parseChat(byte[] body, String origin) {
     ObjectNode root = parseObject(body);
+    return chatCall(root, origin);
+  }
+
+  /** A Chat Completions body already parsed (also what the Anthropic surface translates into). */
+  static ChatCall chatCall(ObjectNode root, String origin) {
     List<ChatMessage> messages = messages(root.get("messages"));
     Optional<String> model = optionalString(root, "model");
     Optional<Integer> maxTokens = optionalPositiveInt(root, "max_completion_tokens")
@@ -72,7 +82,8 @@ final class OpenAiCodec {
     boolean stream = optionalBoolean(root, "stream");
     JsonNode streamOptions = root.path("stream_options");
     boolean streamUsage = streamOptions.isObject() && optionalBoolean((ObjectNode) streamOptions, "include_usage");
-    return new ChatCall(new ChatRequest(messages, maxTokens, temperature, origin), model, stream, streamUsage);
+    return new ChatCall(new ChatRequest(messages, maxTokens, temperature, origin, Optional.of(root), stream),
+        model, stream, streamUsage);
   }
 
   /** The text of a {@code POST /api/conversations/{id}/messages} body {@code {"text": "..."}}. */
@@ -120,8 +131,22 @@ final class OpenAiCodec {
     choice.put("index", 0);
     ObjectNode message = choice.putObject("message");
     message.put("role", "assistant");
-    message.put("content", success.text());
-    choice.put("finish_reason", "stop");
+    if (success.text().isEmpty() && !success.toolCalls().isEmpty()) {
+      message.putNull("content");
+    } else {
+      message.put("content", success.text());
+    }
+    if (!success.toolCalls().isEmpty()) {
+      ArrayNode calls = message.putArray("tool_calls");
+      for (ToolCall call : success.toolCalls()) {
+        ObjectNode c = calls.addObject();
+        c.put("id", call.id()).put("type", "function");
+        c.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+      }
+    }
+    message.putNull("refusal");
+    choice.putNull("logprobs");
+    choice.put("finish_reason", success.finishReason());
     ObjectNode usage = out.putObject("usage");
     usage.put("prompt_tokens", success.usage().inputTokens());
     usage.put("completion_tokens", success.usage().outputTokens());
@@ -129,55 +154,21 @@ final class OpenAiCodec {
     return out;
   }
 
-  /**
-   * The same answer as server-sent events in OpenAI's {@code chat.completion.chunk} form: the whole
-   * reply in one delta (the router answers whole replies), then the finish chunk, the usage chunk when
-   * asked for, and {@code [DONE]}.
-   */
-  static String streamed(ProviderResult.Success success, long createdEpochSeconds, boolean withUsage) {
-    String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
-    ObjectNode content = chunk(id, success, createdEpochSeconds);
-    ObjectNode delta = content.putArray("choices").addObject();
-    delta.put("index", 0);
-    delta.putObject("delta").put("role", "assistant").put("content", success.text());
-    delta.putNull("finish_reason");
-    ObjectNode finish = chunk(id, success, createdEpochSeconds);
-    ObjectNode stop = finish.putArray("choices").addObject();
-    stop.put("index", 0);
-    stop.putObject("delta");
-    stop.put("finish_reason", "stop");
-    StringBuilder out = new StringBuilder();
-    out.append("data: ").append(content).append("\n\n");
-    out.append("data: ").append(finish).append("\n\n");
-    if (withUsage) {
-      ObjectNode usage = chunk(id, success, createdEpochSeconds);
-      usage.putArray("choices");
-      usage.putObject("usage")
-          .put("prompt_tokens", success.usage().inputTokens())
-          .put("completion_tokens", success.usage().outputTokens())
-          .put("total_tokens", success.usage().total());
-      out.append("data: ").append(usage).append("\n\n");
-    }
-    out.append("data: [DONE]\n\n");
-    return out.toString();
-  }
-
-  private static ObjectNode chunk(String id, ProviderResult.Success success, long createdEpochSeconds) {
-    ObjectNode out = JSON.createObjectNode();
-    out.put("id", id);
-    out.put("object", "chat.completion.chunk");
-    out.put("created", createdEpochSeconds);
-    out.put("model", success.model());
-    return out;
-  }
-
   /** The one error shape of the API; {@code provider} is left out when empty. */
   static ObjectNode error(String type, String message, Optional<String> provider) {
+    return error(type, message, provider, "");
+  }
+
+  /** The error shape with a {@code code} (left out when empty), e.g. {@code model_not_found}. */
+  static ObjectNode error(String type, String message, Optional<String> provider, String code) {
     ObjectNode out = JSON.createObjectNode();
     ObjectNode error = out.putObject("error");
     error.put("type", type);
     error.put("message", message);
     provider.filter(p -> !p.isEmpty()).ifPresent(p -> error.put("provider", p));
+    if (!code.isEmpty()) {
+      error.put("code", code);
+    }
     return out;
   }
 
@@ -212,40 +203,59 @@ final class OpenAiCodec {
     }
     JsonNode role = node.get("role");
     if (role == null || !role.isTextual()) {
-      throw new InvalidRequest(field + ".role is required (system, user or assistant)");
+      throw new InvalidRequest(field + ".role is required (system, developer, user, assistant or tool)");
     }
     String normalized =
         switch (role.asText()) {
           case "system", "developer" -> "system";
           case "user" -> "user";
           case "assistant" -> "assistant";
-          default -> throw new InvalidRequest(
-              field + ".role \"" + role.asText() + "\" is not supported (expected system, user or assistant)");
+          case "tool", "function" -> "tool";
+          default -> throw new InvalidRequest(field + ".role \"" + role.asText()
+              + "\" is not supported (expected system, developer, user, assistant or tool)");
         };
-    return new ChatMessage(normalized, content(node.get("content"), field + ".content"));
+    JsonNode content = node.get("content");
+    boolean mayBeEmpty = normalized.equals("assistant") && node.path("tool_calls").isArray();
+    if (mayBeEmpty && (content == null || content.isNull())) {
+      return new ChatMessage(normalized, "");
+    }
+    return new ChatMessage(normalized, content(content, field + ".content"));
   }
 
-  /** A string, or the array-of-parts form where every part is {@code {"type": "text", "text": ...}}. */
+  /**
+   * The plain text of a string, or of the array-of-parts form (its text parts; image and other parts
+   * go to the provider as sent but have no text).
+   */
   private static String content(JsonNode node, String field) {
     if (node == null || node.isNull()) {
-      throw new InvalidRequest(field + " is required (a string)");
+      throw new InvalidRequest(field + " is required (a string or an array of content parts)");
     }
     if (node.isTextual()) {
       return node.asText();
     }
     if (!node.isArray()) {
-      throw new InvalidRequest(field + " must be a string or an array of text parts, not " + describe(node));
+      throw new InvalidRequest(field + " must be a string or an array of content parts, not " + describe(node));
     }
     List<String> texts = new ArrayList<>();
     ArrayNode parts = (ArrayNode) node;
     for (int i = 0; i < parts.size(); i++) {
       JsonNode part = parts.get(i);
-      JsonNode text = part.get("text");
-      if (!part.isObject() || !"text".equals(part.path("type").asText()) || text == null || !text.isTextual()) {
-        throw new InvalidRequest(
-            field + "[" + i + "] must be a text part {\"type\": \"text\", \"text\": \"...\"} (only text is supported)");
+      if (!part.isObject() || !part.path("type").isTextual()) {
+        throw new InvalidRequest(field + "[" + i + "] must be a content part {\"type\": \"text\", \"text\": \"...\"} "
+            + "or {\"type\": \"image_url\", \"image_url\": {\"url\": \"...\"}}");
       }
-      texts.add(text.asText());
+      String type = part.path("type").asText();
+      if (type.equals("text")) {
+        if (!part.path("text").isTextual()) {
+          throw new InvalidRequest(field + "[" + i + "].text must be a string");
+        }
+        texts.add(part.path("text").asText());
+      } else if (type.equals("image_url")) {
+        JsonNode url = part.path("image_url").isTextual() ? part.path("image_url") : part.path("image_url").path("url");
+        if (!url.isTextual() || url.asText().isBlank()) {
+          throw new InvalidRequest(field + "[" + i + "].image_url.url is required (an http(s) URL or a data: URL)");
+        }
+      }
     }
     return String.join("\n", texts);
   }

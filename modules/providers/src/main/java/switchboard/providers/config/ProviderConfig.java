@@ -7,6 +7,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import switchboard.providers.wire.AnthropicKind;
+import switchboard.providers.wire.OpenAiKind;
+import switchboard.providers.wire.ProviderKind;
+import switchboard.providers.wire.SimulatedKind;
 
 /**
  * One entry of {@code switchboard.providers} (CONTRACT.md section 2), with the defaults of
@@ -31,7 +35,8 @@ public record ProviderConfig(
     KeyStrategy keyStrategy,
     int throttleQueue,
     int maxConnections,
-    Simulation simulate) {
+    Simulation simulate,
+    Duration streamIdleTimeout) {
 
   /**
    * Pooled HTTP connections to one provider: calls beyond them wait in the pool's queue, so this
@@ -39,6 +44,16 @@ public record ProviderConfig(
    * busy chat behind four slow completions).
    */
   public static final int DEFAULT_MAX_CONNECTIONS = 32;
+
+  /** A stream silent this long after its first event has failed (CONTRACT.md section 6). */
+  public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofSeconds(30);
+
+  public ProviderConfig withStreamIdleTimeout(Duration idle) {
+    return new ProviderConfig(
+        name, kind, baseUrl, model, priority, apiKeys, timeout, rateLimitRpm, rateLimitTpm, quotaReset,
+        fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, maxConnections,
+        simulate, idle);
+  }
 
   /**
    * Calls that may wait for a pooled connection; beyond it Pekko HTTP fails the call at once.
@@ -57,41 +72,45 @@ public record ProviderConfig(
     apiKeys = List.copyOf(apiKeys);
   }
 
-  /** The wire format and transport a provider speaks. */
+  /**
+   * The registered provider kinds: each names the class that owns its wire format
+   * ({@link ProviderKind}). Adding a kind is its class plus one line here.
+   */
   public enum Kind {
-    OPENAI("openai", "https://api.openai.com/v1", "gpt-4o-mini"),
-    ANTHROPIC("anthropic", "https://api.anthropic.com", "claude-3-5-haiku-latest"),
-    SIMULATED("simulated", "", "simulated");
+    OPENAI(OpenAiKind.INSTANCE),
+    ANTHROPIC(AnthropicKind.INSTANCE),
+    SIMULATED(SimulatedKind.INSTANCE);
 
-    private final String wire;
-    private final String defaultBaseUrl;
-    private final String defaultModel;
+    private final ProviderKind impl;
 
-    Kind(String wire, String defaultBaseUrl, String defaultModel) {
-      this.wire = wire;
-      this.defaultBaseUrl = defaultBaseUrl;
-      this.defaultModel = defaultModel;
+    Kind(ProviderKind impl) {
+      this.impl = impl;
+    }
+
+    /** The class that speaks this kind's wire format. */
+    public ProviderKind impl() {
+      return impl;
     }
 
     public String wire() {
-      return wire;
+      return impl.name();
     }
 
     public String defaultBaseUrl() {
-      return defaultBaseUrl;
+      return impl.defaultBaseUrl();
     }
 
     public String defaultModel() {
-      return defaultModel;
+      return impl.defaultModel();
     }
 
     static List<String> names() {
-      return List.of("openai", "anthropic", "simulated");
+      return java.util.Arrays.stream(values()).map(Kind::wire).toList();
     }
 
     static Kind of(String wire) {
       for (Kind kind : values()) {
-        if (kind.wire.equals(wire)) {
+        if (kind.wire().equals(wire)) {
           return kind;
         }
       }
@@ -173,7 +192,7 @@ public record ProviderConfig(
    * without keys.
    */
   public boolean usable() {
-    return kind == Kind.SIMULATED || !apiKeys.isEmpty();
+    return kind.impl().inProcess() || !apiKeys.isEmpty();
   }
 
   /**
@@ -211,7 +230,7 @@ public record ProviderConfig(
     if (baseUrl.isEmpty()) {
       baseUrl = kind.defaultBaseUrl();
     }
-    if (kind != Kind.SIMULATED
+    if (!kind.impl().inProcess()
         && !(baseUrl.startsWith("http://") || baseUrl.startsWith("https://"))) {
       r.problem("base-url", "\"" + baseUrl + "\" is not a URL (expected http://... or https://...)");
     }
@@ -255,9 +274,14 @@ public record ProviderConfig(
             sim.atLeast("fail-every", 0, 0),
             sim.duration("latency", Simulation.NONE.latency()),
             sim.duration("retry-after", Simulation.NONE.retryAfter()));
+    Duration idle = r.duration("stream-idle-timeout", DEFAULT_STREAM_IDLE_TIMEOUT);
+    if (idle.isZero() || idle.isNegative()) {
+      r.problem("stream-idle-timeout", idle + " is not allowed (expected a positive duration)");
+      idle = DEFAULT_STREAM_IDLE_TIMEOUT;
+    }
     return new ProviderConfig(
         name, kind, baseUrl, model, priority, keys, timeout, rpm, tpm, quotaReset, fallbackOnly, authQuota,
-        p, b, maxTokens, strategy, queue, connections, simulation);
+        p, b, maxTokens, strategy, queue, connections, simulation, idle);
   }
 
   /** A provider with every default, for tests. */
@@ -265,20 +289,20 @@ public record ProviderConfig(
     return new ProviderConfig(
         name, kind, baseUrl, kind.defaultModel(), 1, keys, Duration.ofSeconds(60), 0, 0,
         new QuotaReset.Daily(), false, false, Price.UNKNOWN, Budget.NONE, 1024, KeyStrategy.ROUND_ROBIN,
-        100, DEFAULT_MAX_CONNECTIONS, Simulation.NONE);
+        100, DEFAULT_MAX_CONNECTIONS, Simulation.NONE, DEFAULT_STREAM_IDLE_TIMEOUT);
   }
 
   public ProviderConfig withPriority(int newPriority) {
     return new ProviderConfig(
         name, kind, baseUrl, model, newPriority, apiKeys, timeout, rateLimitRpm, rateLimitTpm, quotaReset,
         fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, maxConnections,
-        simulate);
+        simulate, streamIdleTimeout);
   }
 
   public ProviderConfig withTimeout(Duration newTimeout) {
     return new ProviderConfig(
         name, kind, baseUrl, model, priority, apiKeys, newTimeout, rateLimitRpm, rateLimitTpm, quotaReset,
         fallbackOnly, authErrorsMeanQuota, price, budget, maxTokens, keyStrategy, throttleQueue, maxConnections,
-        simulate);
+        simulate, streamIdleTimeout);
   }
 }

@@ -63,10 +63,42 @@ public final class FakeProviderServer implements AutoCloseable {
    */
   public record Step(
       Action action, int status, Map<String, String> headers, Optional<String> body, Duration delay,
-      Optional<String> errorType, Optional<String> text) {
+      Optional<String> errorType, Optional<String> text, Optional<Tool> tool, StreamPlan stream) {
 
     public Step {
       headers = Map.copyOf(headers);
+    }
+
+    public Step(
+        Action action, int status, Map<String, String> headers, Optional<String> body, Duration delay,
+        Optional<String> errorType, Optional<String> text) {
+      this(action, status, headers, body, delay, errorType, text, Optional.empty(), StreamPlan.DEFAULT);
+    }
+
+    /** A 200 whose answer is a call of tool {@code name} with {@code arguments} (JSON text). */
+    public static Step toolCall(String name, String arguments) {
+      return ok().withTool(new Tool(name, arguments));
+    }
+
+    /** For a streamed answer: {@code chunks} pieces of text, {@code every} apart. */
+    public Step withChunks(int chunks, Duration every) {
+      return withStream(new StreamPlan(chunks, every, stream.fault(), stream.after(), stream.errorType()));
+    }
+
+    /**
+     * For a streamed answer: after {@code after} pieces of text, {@code fault} instead of the rest
+     * ({@code errorType} is the error event's type for {@link StreamFault#ERROR}).
+     */
+    public Step withStreamFault(StreamFault fault, int after) {
+      return withStream(new StreamPlan(stream.chunks(), stream.every(), fault, after, stream.errorType()));
+    }
+
+    public Step withStream(StreamPlan plan) {
+      return new Step(action, status, headers, body, delay, errorType, text, tool, plan);
+    }
+
+    public Step withTool(Tool newTool) {
+      return new Step(action, status, headers, body, delay, errorType, text, Optional.of(newTool), stream);
     }
 
     /** A well-formed 200 completion echoing the last user message. */
@@ -111,26 +143,55 @@ public final class FakeProviderServer implements AutoCloseable {
     }
 
     public Step withDelay(Duration newDelay) {
-      return new Step(action, status, headers, body, newDelay, errorType, text);
+      return new Step(action, status, headers, body, newDelay, errorType, text, tool, stream);
     }
 
     public Step withHeader(String name, String value) {
       Map<String, String> more = new LinkedHashMap<>(headers);
       more.put(name.toLowerCase(Locale.ROOT), value);
-      return new Step(action, status, more, body, delay, errorType, text);
+      return new Step(action, status, more, body, delay, errorType, text, tool, stream);
     }
 
     public Step withBody(String newBody) {
-      return new Step(action, status, headers, Optional.of(newBody), delay, errorType, text);
+      return new Step(action, status, headers, Optional.of(newBody), delay, errorType, text, tool, stream);
     }
 
     public Step withErrorType(String type) {
-      return new Step(action, status, headers, body, delay, Optional.of(type), text);
+      return new Step(action, status, headers, body, delay, Optional.of(type), text, tool, stream);
     }
 
     public Step withText(String newText) {
-      return new Step(action, status, headers, body, delay, errorType, Optional.of(newText));
+      return new Step(action, status, headers, body, delay, errorType, Optional.of(newText), tool, stream);
     }
+  }
+
+  /** A tool call a scripted answer makes: the function's name and its arguments as JSON text. */
+  public record Tool(String name, String arguments) {}
+
+  /** What goes wrong in a streamed answer, after some pieces of text. */
+  public enum StreamFault {
+    /** Nothing: the stream ends normally. */
+    NONE,
+    /** An error event (OpenAI: a chunk with {@code error}; Anthropic: {@code event: error}), then the end. */
+    ERROR,
+    /** The connection is dropped in the middle of the body. */
+    DROP,
+    /** No more bytes, the connection held open (until reset or close). */
+    STALL,
+    /** The body ends cleanly but without the format's end marker ({@code [DONE]}, {@code message_stop}). */
+    CUT
+  }
+
+  /**
+   * How a streamed answer (a call with {@code "stream": true}) is sent.
+   *
+   * @param chunks how many pieces the text is split into
+   * @param every the pause before each piece
+   * @param fault what happens after {@code after} pieces
+   * @param errorType for {@link StreamFault#ERROR}: the error's type
+   */
+  public record StreamPlan(int chunks, Duration every, StreamFault fault, int after, String errorType) {
+    public static final StreamPlan DEFAULT = new StreamPlan(3, Duration.ZERO, StreamFault.NONE, 0, "overloaded_error");
   }
 
   /**
@@ -160,6 +221,7 @@ public final class FakeProviderServer implements AutoCloseable {
   private final List<RecordedCall> calls = new CopyOnWriteArrayList<>();
   private final List<HttpExchange> hung = Collections.synchronizedList(new ArrayList<>());
   private final AtomicLong ids = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicInteger cancelledStreams = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Step defaultStep = Step.ok();
 
   private FakeProviderServer(HttpServer server) {
@@ -222,6 +284,7 @@ public final class FakeProviderServer implements AutoCloseable {
       script.clear();
     }
     calls.clear();
+    cancelledStreams.set(0);
     defaultStep = Step.ok();
     releaseHung();
   }
@@ -240,8 +303,10 @@ public final class FakeProviderServer implements AutoCloseable {
    *
    * <pre>
    *   ok | hang | close | garbage | a status (100-599, with a canned realistic body)
-   *   options: retry-after=SECONDS  delay=250ms|2s  type=ERROR_TYPE  text=REPLY_TEXT
-   *   e.g.  402,429:retry-after=1,500x3,hang,close,ok:delay=2s
+   *   stream-error | stream-drop | stream-stall | stream-cut   (an ok whose stream fails after=N pieces)
+   *   options: retry-after=SECONDS  delay=250ms|2s  type=ERROR_TYPE  text=REPLY_TEXT  tool=FUNCTION_NAME
+   *            chunks=N  every=100ms  after=N   (how a streamed answer is sent)
+   *   e.g.  402,429:retry-after=1,500x3,hang,close,ok:delay=2s,ok:chunks=20:every=100ms,stream-error:after=2
    * </pre>
    *
    * @throws IllegalArgumentException naming the step that is not understood
@@ -284,6 +349,14 @@ public final class FakeProviderServer implements AutoCloseable {
         return Step.close();
       case "garbage":
         return Step.garbage();
+      case "stream-error":
+        return Step.ok().withStreamFault(StreamFault.ERROR, 1);
+      case "stream-drop":
+        return Step.ok().withStreamFault(StreamFault.DROP, 1);
+      case "stream-stall":
+        return Step.ok().withStreamFault(StreamFault.STALL, 1);
+      case "stream-cut":
+        return Step.ok().withStreamFault(StreamFault.CUT, 1);
       default:
         try {
           int status = Integer.parseInt(word);
@@ -294,7 +367,8 @@ public final class FakeProviderServer implements AutoCloseable {
           // reported below
         }
         throw new IllegalArgumentException(
-            "\"" + raw + "\" is not a step (expected ok, hang, close, garbage or an HTTP status 100-599)");
+            "\"" + raw + "\" is not a step (expected ok, hang, close, garbage, stream-error, stream-drop, "
+                + "stream-stall, stream-cut or an HTTP status 100-599)");
     }
   }
 
@@ -315,10 +389,33 @@ public final class FakeProviderServer implements AutoCloseable {
         return step.withErrorType(value);
       case "text":
         return step.withText(value);
+      case "tool":
+        return step.withTool(new Tool(value, "{}"));
+      case "chunks":
+        return step.withStream(new StreamPlan(count(value, raw, name, 1), step.stream().every(), step.stream().fault(),
+            step.stream().after(), step.stream().errorType()));
+      case "after":
+        return step.withStream(new StreamPlan(step.stream().chunks(), step.stream().every(), step.stream().fault(),
+            count(value, raw, name, 0), step.stream().errorType()));
+      case "every":
+        return step.withChunks(step.stream().chunks(), ErrorClassifier.parseResetDuration(value).orElseThrow(
+            () -> new IllegalArgumentException("\"" + raw + "\": every=" + value + " is not a duration like 100ms")));
       default:
-        throw new IllegalArgumentException(
-            "\"" + raw + "\": unknown option \"" + name + "\" (expected retry-after, delay, type or text)");
+        throw new IllegalArgumentException("\"" + raw + "\": unknown option \"" + name
+            + "\" (expected retry-after, delay, type, text, tool, chunks, every or after)");
     }
+  }
+
+  private static int count(String value, String raw, String name, int min) {
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= min && n <= 10_000) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("\"" + raw + "\": " + name + "=" + value + " is not a count from " + min + " to 10000");
   }
 
   // ---- serving ---------------------------------------------------------------------------------
@@ -355,6 +452,10 @@ public final class FakeProviderServer implements AutoCloseable {
         case HANG -> hung.add(exchange);
         case CLOSE -> exchange.close();
         case RESPOND -> {
+          if (step.status() >= 200 && step.status() < 300 && step.body().isEmpty() && wantsStream(requestBody)) {
+            new StreamedAnswer(exchange, step, anthropic, requestBody).start();
+            return;
+          }
           String body = step.body().orElseGet(() -> cannedBody(step, anthropic, requestBody));
           send(exchange, step.status(), step.headers(), body);
         }
@@ -388,7 +489,7 @@ public final class FakeProviderServer implements AutoCloseable {
   private String cannedBody(Step step, boolean anthropic, String requestBody) {
     int status = step.status();
     if (status >= 200 && status < 300) {
-      return completion(anthropic, requestBody, step.text());
+      return completion(anthropic, requestBody, step);
     }
     if (status == 502) {
       return "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
@@ -437,20 +538,44 @@ public final class FakeProviderServer implements AutoCloseable {
     return "{\"type\":\"error\",\"error\":{\"type\":\"" + typeAndMessage[0] + "\",\"message\":\"" + typeAndMessage[1] + "\"}}";
   }
 
-  private String completion(boolean anthropic, String requestBody, Optional<String> fixedText) {
-    JsonNode request;
+  private static JsonNode request(String requestBody) {
     try {
-      request = JSON.readTree(requestBody);
+      JsonNode request = JSON.readTree(requestBody);
+      return request == null ? JSON.createObjectNode() : request;
     } catch (IOException e) {
-      request = JSON.createObjectNode();
+      return JSON.createObjectNode();
     }
+  }
+
+  private static boolean wantsStream(String requestBody) {
+    return request(requestBody).path("stream").asBoolean(false);
+  }
+
+  /** The echo text: "Echo: " and the last user message's text (its text parts, for content arrays). */
+  private static String answerText(JsonNode request, Optional<String> fixedText) {
     String lastUser = "";
     for (JsonNode m : request.path("messages")) {
       if (m.path("role").asText().equals("user")) {
-        lastUser = m.path("content").isTextual() ? m.path("content").asText() : m.path("content").toString();
+        JsonNode content = m.path("content");
+        if (content.isTextual()) {
+          lastUser = content.asText();
+        } else {
+          StringBuilder text = new StringBuilder();
+          for (JsonNode part : content) {
+            if (part.path("text").isTextual()) {
+              text.append(part.path("text").asText());
+            }
+          }
+          lastUser = text.length() > 0 ? text.toString() : content.toString();
+        }
       }
     }
-    String text = fixedText.orElse("Echo: " + lastUser);
+    return fixedText.orElse("Echo: " + lastUser);
+  }
+
+  private String completion(boolean anthropic, String requestBody, Step step) {
+    JsonNode request = request(requestBody);
+    String text = step.tool().isPresent() ? "" : answerText(request, step.text());
     String model = request.path("model").asText("fake-model");
     long inputTokens = Math.max(1, requestBody.length() / 4);
     long outputTokens = Math.max(1, text.length() / 4);
@@ -458,19 +583,222 @@ public final class FakeProviderServer implements AutoCloseable {
     ObjectNode body = JSON.createObjectNode();
     if (anthropic) {
       body.put("id", "msg_fake_" + id).put("type", "message").put("role", "assistant").put("model", model);
-      body.putArray("content").addObject().put("type", "text").put("text", text);
-      body.put("stop_reason", "end_turn");
+      com.fasterxml.jackson.databind.node.ArrayNode content = body.putArray("content");
+      if (step.tool().isPresent()) {
+        Tool tool = step.tool().get();
+        content.addObject().put("type", "tool_use").put("id", "toolu_fake_" + id).put("name", tool.name())
+            .set("input", request(tool.arguments()));
+      } else {
+        content.addObject().put("type", "text").put("text", text);
+      }
+      body.put("stop_reason", step.tool().isPresent() ? "tool_use" : "end_turn");
       body.putObject("usage").put("input_tokens", inputTokens).put("output_tokens", outputTokens);
     } else {
       body.put("id", "chatcmpl-fake-" + id).put("object", "chat.completion").put("created", Instant.now().getEpochSecond())
           .put("model", model);
       ObjectNode choice = body.putArray("choices").addObject();
-      choice.put("index", 0).put("finish_reason", "stop");
-      choice.putObject("message").put("role", "assistant").put("content", text);
+      choice.put("index", 0).put("finish_reason", step.tool().isPresent() ? "tool_calls" : "stop");
+      ObjectNode message = choice.putObject("message").put("role", "assistant");
+      if (step.tool().isPresent()) {
+        Tool tool = step.tool().get();
+        message.putNull("content");
+        ObjectNode call = message.putArray("tool_calls").addObject();
+        call.put("id", "call_fake_" + id).put("type", "function");
+        call.putObject("function").put("name", tool.name()).put("arguments", tool.arguments());
+      } else {
+        message.put("content", text);
+      }
       body.putObject("usage").put("prompt_tokens", inputTokens).put("completion_tokens", outputTokens)
           .put("total_tokens", inputTokens + outputTokens);
     }
     return body.toString();
+  }
+
+  /** How many streamed answers the caller stopped reading before their end (a write to it failed). */
+  public int streamsCancelledByCaller() {
+    return cancelledStreams.get();
+  }
+
+  /**
+   * One streamed answer, in the call's wire format, written piece by piece on the scheduler (never
+   * sleeping on a handler thread), with the step's fault after {@code after} pieces.
+   */
+  private final class StreamedAnswer {
+    private final HttpExchange exchange;
+    private final Step step;
+    private final boolean anthropic;
+    private final List<String> events = new ArrayList<>();
+    /** Which of {@link #events} carry a piece of the answer (each waits {@code every} before it goes). */
+    private final java.util.Set<Integer> contentEvents = new java.util.HashSet<>();
+    private final JsonNode request;
+    private final long id = ids.incrementAndGet();
+    private OutputStream out;
+    private int next;
+
+    StreamedAnswer(HttpExchange exchange, Step step, boolean anthropic, String requestBody) {
+      this.exchange = exchange;
+      this.step = step;
+      this.anthropic = anthropic;
+      this.request = request(requestBody);
+    }
+
+    void start() throws IOException {
+      exchange.getResponseHeaders().set("content-type", "text/event-stream");
+      exchange.getResponseHeaders().set("cache-control", "no-cache");
+      step.headers().forEach((name, value) -> exchange.getResponseHeaders().set(name, value));
+      // a dropped connection: a declared length the body never reaches, so the server cuts it off
+      exchange.sendResponseHeaders(step.status(), step.stream().fault() == StreamFault.DROP ? 1 << 20 : 0);
+      out = exchange.getResponseBody();
+      String text = answerText(request, step.text());
+      List<String> pieces = step.tool().isPresent() ? split(step.tool().get().arguments(), 2) : split(text, step.stream().chunks());
+      int limit = step.stream().fault() == StreamFault.NONE ? pieces.size() : Math.min(step.stream().after(), pieces.size());
+      if (anthropic) {
+        anthropicEvents(pieces, limit, text);
+      } else {
+        openAiEvents(pieces, limit, text);
+      }
+      writeNext();
+    }
+
+    private void openAiEvents(List<String> pieces, int limit, String text) {
+      String model = request.path("model").asText("fake-model");
+      String head = "{\"id\":\"chatcmpl-fake-" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":"
+          + Instant.now().getEpochSecond() + ",\"model\":" + quote(model) + ",\"choices\":[";
+      events.add("data: " + head + "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+      for (int i = 0; i < limit; i++) {
+        String delta = step.tool().isEmpty() ? "{\"content\":" + quote(pieces.get(i)) + "}"
+            : "{\"tool_calls\":[{\"index\":0," + (i == 0 ? "\"id\":\"call_fake_" + id + "\",\"type\":\"function\","
+                + "\"function\":{\"name\":" + quote(step.tool().get().name()) + ",\"arguments\":" : "\"function\":{\"arguments\":")
+                + quote(pieces.get(i)) + "}}]}";
+        addContent("data: " + head + "{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":null}]}\n\n");
+      }
+      if (faulted()) {
+        return;
+      }
+      String finish = step.tool().isPresent() ? "tool_calls" : "stop";
+      events.add("data: " + head + "{\"index\":0,\"delta\":{},\"finish_reason\":\"" + finish + "\"}]}\n\n");
+      if (request.path("stream_options").path("include_usage").asBoolean(false)) {
+        long in = Math.max(1, request.toString().length() / 4);
+        long outTokens = Math.max(1, text.length() / 4);
+        events.add("data: " + head + "],\"usage\":{\"prompt_tokens\":" + in + ",\"completion_tokens\":" + outTokens
+            + ",\"total_tokens\":" + (in + outTokens) + "}}\n\n");
+      }
+      if (step.stream().fault() != StreamFault.CUT) {
+        events.add("data: [DONE]\n\n");
+      }
+    }
+
+    private void anthropicEvents(List<String> pieces, int limit, String text) {
+      String model = request.path("model").asText("fake-model");
+      long in = Math.max(1, request.toString().length() / 4);
+      events.add(event("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_fake_" + id
+          + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + quote(model) + ",\"content\":[],"
+          + "\"stop_reason\":null,\"usage\":{\"input_tokens\":" + in + ",\"output_tokens\":1}}}"));
+      if (step.tool().isPresent()) {
+        events.add(event("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+            + "{\"type\":\"tool_use\",\"id\":\"toolu_fake_" + id + "\",\"name\":" + quote(step.tool().get().name())
+            + ",\"input\":{}}}"));
+      } else {
+        events.add(event("content_block_start",
+            "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}"));
+      }
+      events.add(event("ping", "{\"type\":\"ping\"}"));
+      for (int i = 0; i < limit; i++) {
+        String delta = step.tool().isPresent()
+            ? "{\"type\":\"input_json_delta\",\"partial_json\":" + quote(pieces.get(i)) + "}"
+            : "{\"type\":\"text_delta\",\"text\":" + quote(pieces.get(i)) + "}";
+        addContent(event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":" + delta + "}"));
+      }
+      if (faulted()) {
+        return;
+      }
+      events.add(event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
+      events.add(event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\""
+          + (step.tool().isPresent() ? "tool_use" : "end_turn") + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":"
+          + Math.max(1, text.length() / 4) + "}}"));
+      if (step.stream().fault() != StreamFault.CUT) {
+        events.add(event("message_stop", "{\"type\":\"message_stop\"}"));
+      }
+    }
+
+    private void addContent(String event) {
+      contentEvents.add(events.size());
+      events.add(event);
+    }
+
+    /** Adds the fault's error event; true when the stream stops here. */
+    private boolean faulted() {
+      StreamFault fault = step.stream().fault();
+      if (fault == StreamFault.ERROR) {
+        String type = step.stream().errorType();
+        events.add(anthropic
+            ? event("error", "{\"type\":\"error\",\"error\":{\"type\":" + quote(type) + ",\"message\":\"fake " + type + "\"}}")
+            : "data: {\"error\":{\"message\":\"fake " + type + "\",\"type\":" + quote(type) + ",\"code\":null}}\n\n");
+      }
+      return fault != StreamFault.NONE && fault != StreamFault.CUT;
+    }
+
+    private void writeNext() {
+      if (next >= events.size()) {
+        end();
+        return;
+      }
+      boolean content = contentEvents.contains(next);
+      String event = events.get(next++);
+      long wait = step.stream().every().toMillis();
+      Runnable write = () -> {
+        try {
+          out.write(event.getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          writeNext();
+        } catch (IOException | RuntimeException e) {
+          cancelledStreams.incrementAndGet();
+          exchange.close();
+        }
+      };
+      if (content && wait > 0) {
+        scheduler.schedule(write, wait, TimeUnit.MILLISECONDS);
+      } else {
+        write.run();
+      }
+    }
+
+    private void end() {
+      switch (step.stream().fault()) {
+        case STALL -> hung.add(exchange);
+        case DROP -> exchange.close();
+        default -> {
+          try {
+            out.close();
+          } catch (IOException e) {
+            cancelledStreams.incrementAndGet();
+          }
+          exchange.close();
+        }
+      }
+    }
+  }
+
+  private static String event(String name, String data) {
+    return "event: " + name + "\ndata: " + data + "\n\n";
+  }
+
+  private static String quote(String text) {
+    try {
+      return JSON.writeValueAsString(text);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** {@code text} in {@code n} pieces of about equal length (fewer when it is shorter). */
+  private static List<String> split(String text, int n) {
+    List<String> out = new ArrayList<>();
+    int count = Math.max(1, Math.min(n, text.length()));
+    for (int i = 0; i < count; i++) {
+      out.add(text.substring(i * text.length() / count, (i + 1) * text.length() / count));
+    }
+    return out;
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -91,6 +91,10 @@ public final class ProviderCallLog implements ProviderEvents {
     node.put("status", r.status());
     node.put("outcome", r.outcome() == null ? "" : r.outcome().wire());
     node.put("latency_ms", r.latency() == null ? 0 : r.latency().toMillis());
+    if (r.firstToken() != null && r.firstToken().isPresent()) {
+      node.put("stream", true);
+      node.put("first_token_ms", r.firstToken().get().toMillis());
+    }
     node.put("tokens_in", r.usage() == null ? 0 : r.usage().inputTokens());
     node.put("tokens_out", r.usage() == null ? 0 : r.usage().outputTokens());
     node.put("cost", r.cost());

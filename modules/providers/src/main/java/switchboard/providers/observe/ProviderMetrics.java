@@ -31,7 +31,9 @@ import switchboard.providers.ProviderStatus;
  *   <li>{@code switchboard_breaker_open_seconds_total{provider,key}}: time spent not closed
  *   <li>{@code switchboard_breaker_resets_total{provider,key,by}}: operators' resets (key="" = the whole
  *       provider; by = cli, http or status-page), whether or not a breaker was open
- *   <li>{@code switchboard_provider_latency_seconds{provider}}: call latency histogram
+ *   <li>{@code switchboard_provider_latency_seconds{provider}}: call latency histogram (a streamed
+ *       call's runs to its end)
+ *   <li>{@code switchboard_provider_first_token_seconds{provider}}: time to the first piece of a streamed call
  *   <li>{@code switchboard_provider_tokens_total{provider,direction}}: direction {@code input|output}
  *   <li>{@code switchboard_provider_spend_total{provider}}: spend in the price's currency
  *   <li>{@code switchboard_throttle_queued{provider}}: requests waiting for throttle room
@@ -92,6 +94,12 @@ public final class ProviderMetrics implements ProviderEvents {
           .register(registry)
           .record(r.latency());
     }
+    r.firstToken().ifPresent(ttft -> Timer.builder("switchboard.provider.first.token")
+        .description("Time from a streamed call's start to its first piece of answer")
+        .tag("provider", r.provider())
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(ttft));
     if (r.usage() != null) {
       tokens(r.provider(), "input").increment(r.usage().inputTokens());
       tokens(r.provider(), "output").increment(r.usage().outputTokens());

@@ -1,0 +1,44 @@
+package switchboard.providers.wire;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/** The providers' one JSON mapper and the few helpers every wire format needs. */
+public final class Json {
+  /** Thread-safe once configured; shared by every kind and the classifier. */
+  public static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private Json() {}
+
+  /** Parses a body once; empty when it is not JSON. */
+  public static Optional<JsonNode> parse(String body) {
+    if (body == null || body.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.ofNullable(MAPPER.readTree(body.getBytes(StandardCharsets.UTF_8)));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  public static byte[] bytes(JsonNode node) {
+    try {
+      return MAPPER.writeValueAsBytes(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("a JSON tree could not be written", e);
+    }
+  }
+
+  /** The text of a string node, else of its JSON form; "" for a missing or null node. */
+  public static String text(JsonNode node) {
+    if (node == null || node.isMissingNode() || node.isNull()) {
+      return "";
+    }
+    return node.isTextual() ? node.asText() : node.toString();
+  }
+}
