@@ -16,7 +16,7 @@ import switchboard.providers.config.ConfigReader;
  * model names a caller may send, each naming a chain of providers tried in that order, and what
  * happens to a name that is neither a route nor a provider's model or name.
  *
- * @param routes        route name to provider names, in configuration order
+ * @param routes        route name to provider names, by name (HOCON does not keep an object's order)
  * @param rejectUnknown {@code unknown-models = "reject"}: such a name is {@code model_not_found};
  *     otherwise ({@code "default-chain"}) it is served by the default chain
  */
@@ -38,7 +38,7 @@ public record ModelRoutes(Map<String, List<String>> routes, boolean rejectUnknow
    */
   public static ModelRoutes read(ConfigReader switchboard, Set<String> providerNames) {
     String policy = switchboard.oneOf("unknown-models", "default-chain", List.of("default-chain", "reject"));
-    Map<String, List<String>> routes = new LinkedHashMap<>();
+    Map<String, List<String>> routes = new java.util.TreeMap<>();
     if (switchboard.has("routes")) {
       ConfigValue value = switchboard.config().root().get("routes");
       if (value.valueType() != ConfigValueType.OBJECT) {

@@ -43,6 +43,10 @@ final class AnthropicCodec {
       Map.entry("unavailable", new Object[] {529, "overloaded_error"}),
       Map.entry("busy", new Object[] {529, "overloaded_error"}));
 
+  /** Anthropic's own 529 for an overloaded API (not a registered HTTP status). */
+  static final org.apache.pekko.http.javadsl.model.StatusCode OVERLOADED =
+      StatusCodes.custom(529, "Overloaded", "The service is overloaded.", false, true);
+
   /** The Anthropic status of one of the API's error types (500 for an unknown one). */
   static int status(String type) {
     Object[] e = ERRORS.get(type);
@@ -78,7 +82,8 @@ final class AnthropicCodec {
     }
     String type = error.path("type").asText();
     ObjectNode body = error(type, error.path("message").asText(""));
-    return response.withStatus(StatusCodes.get(status(type)))
+    int status = status(type);
+    return response.withStatus(status == 529 ? OVERLOADED : StatusCodes.get(status))
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, Json.bytes(body)));
   }
 

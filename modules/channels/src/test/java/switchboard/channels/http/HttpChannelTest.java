@@ -341,7 +341,7 @@ class HttpChannelTest {
   void unknownPathsAndWrongMethodsAnswerJson() throws Exception {
     Running gw = start(Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()));
     assertError(get(gw.uri("/nowhere")), 404, "not_found");
-    assertError(get(gw.uri("/v1/models/x")), 404, "not_found");
+    assertError(get(gw.uri("/v1/embeddings")), 404, "not_found");
     assertError(get(gw.uri("/v1/chat/completions")), 405, "method_not_allowed");
     assertError(post(gw.uri("/health"), "{}"), 405, "method_not_allowed");
   }
