@@ -741,6 +741,15 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
    * time back here, where it is accounted like any other call ({@link #streamEnded}).
    */
   private void committed(Job job, StreamRelay.Opened opened) {
+    if (!Instant.now().isBefore(job.command.deadline())) {
+      // nobody waits for it any more (the router has answered the caller): no bytes for nobody
+      discard(opened);
+      job.lastKind = OutcomeKind.UNAVAILABLE;
+      job.lastStatus = 200;
+      job.lastDetail = "the stream began after the request's deadline";
+      finish(job, failure(job));
+      return;
+    }
     BreakerBook.Key key = job.key;
     String origin = job.command.request().origin();
     int attempt = job.calls;

@@ -22,8 +22,10 @@ import switchboard.providers.fake.FakeProviderServer;
       "Run a fault-injecting fake provider (OpenAI and Anthropic wire formats) until Ctrl-C.",
       "Point a provider's base-url at it. The script answers the next calls in order, then every call is ok:",
       "  ok | hang | close | garbage | a status (100-599, with a realistic body)",
-      "  options :retry-after=SECONDS :delay=250ms :type=ERROR_TYPE :text=REPLY, repeat xN",
-      "  e.g. --script '402'  or  --script '429:retry-after=1x3,500,ok:delay=2s'"
+      "  stream-error | stream-drop | stream-stall | stream-cut (a streamed answer failing after=N pieces)",
+      "  options :retry-after=SECONDS :delay=250ms :type=ERROR_TYPE :text=REPLY :tool=FUNCTION, repeat xN",
+      "  streamed answers (calls with \"stream\": true): :chunks=N :every=100ms :after=N",
+      "  e.g. --script '402'  or  --script '429:retry-after=1x3,500,ok:delay=2s,stream-error:after=3'"
     })
 final class SimulateCommand implements Callable<Integer> {
 

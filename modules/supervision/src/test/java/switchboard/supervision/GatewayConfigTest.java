@@ -116,6 +116,25 @@ class GatewayConfigTest {
   }
 
   @Test
+  void routesNameExistingProvidersAndUnknownModelsIsAPolicy() throws Exception {
+    GatewayConfig ok = load(SIMULATED + "switchboard.routes { \"gpt-4o\" = [\"sim\"], \"a.b/c\" = [\"sim\"] }\n"
+        + "switchboard.unknown-models = \"reject\"\n"
+        + "switchboard.providers = [{ name = \"sim\", kind = \"simulated\", stream-idle-timeout = 5s }]\n", Map.of());
+    assertEquals(List.of("a.b/c", "gpt-4o"), List.copyOf(ok.routes().routes().keySet()));
+    assertTrue(ok.routes().rejectUnknown());
+    assertEquals(java.time.Duration.ofSeconds(5), ok.providers().get(0).streamIdleTimeout());
+
+    List<String> problems = problems(SIMULATED
+        + "switchboard.routes { smart = [\"sim\", \"nope\"], empty = [], odd = 3 }\n"
+        + "switchboard.unknown-models = \"ignore\"\n");
+    assertContains(problems, "switchboard.routes.\"smart\": \"nope\" is not a provider (expected one of sim)");
+    assertContains(problems, "switchboard.routes.\"empty\": is empty");
+    assertContains(problems, "switchboard.routes.\"odd\": must be a list of provider names");
+    assertContains(problems, "switchboard.unknown-models:");
+    assertEquals(4, problems.size(), String.join("\n", problems));
+  }
+
+  @Test
   void syntaxErrorsAreOneLineWithFileAndLine() throws IOException {
     List<String> problems = problems("switchboard {\n  retry {\n    max-retries = 3\n  \n");
     assertEquals(1, problems.size());

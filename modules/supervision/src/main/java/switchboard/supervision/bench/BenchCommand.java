@@ -57,6 +57,11 @@ public final class BenchCommand implements Callable<Integer> {
           + "0 = the default the gateway ships with (default: ${DEFAULT-VALUE})")
   int providerConnections;
 
+  @Option(names = "--stream", paramLabel = "PIECES", arity = "0..1", fallbackValue = "20", defaultValue = "0",
+      description = "stream every answer (\"stream\": true) in PIECES pieces spread over the provider latency "
+          + "(20 when no number is given) and report the time to the first piece; 0 = whole answers (default)")
+  int stream;
+
   @Option(names = "--timeout", paramLabel = "D", defaultValue = "5m",
       description = "hard limit on the whole run (default: ${DEFAULT-VALUE})")
   String timeout;
@@ -91,7 +96,7 @@ public final class BenchCommand implements Callable<Integer> {
   private BenchSettings settings() {
     try {
       return new BenchSettings(requests, concurrency, duration("--provider-latency", providerLatency),
-          Endpoint.parse(endpoint), warmup, duration("--timeout", timeout), providerConnections);
+          Endpoint.parse(endpoint), warmup, duration("--timeout", timeout), providerConnections, stream);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -24,9 +24,9 @@ record BenchReport(
   }
 
   void print(PrintWriter out) {
-    out.printf(Locale.ROOT, "switchboard bench: %d requests, concurrency %d, provider latency %dms, endpoint %s, warmup %d%n",
+    out.printf(Locale.ROOT, "switchboard bench: %d requests, concurrency %d, provider latency %dms, endpoint %s, warmup %d%s%n",
         settings.requests(), settings.concurrency(), settings.providerLatency().toMillis(),
-        settings.endpoint().optionName(), settings.warmup());
+        settings.endpoint().optionName(), settings.warmup(), settings.stream() ? ", streamed" : "");
     out.printf(Locale.ROOT, "gateway: provider connections %d, max-open-requests %d%s%n", poolConnections, poolOpenRequests,
         settings.providerConnections() == 0 ? " (max-connections default)" : " (--provider-connections)");
     out.printf(Locale.ROOT, "jvm: %d cpus, max heap %.0f MiB, common pool parallelism %d%s%n",
@@ -40,6 +40,16 @@ record BenchReport(
         millis(gateway.percentile(0.50) - direct.percentile(0.50)),
         millis(gateway.percentile(0.99) - direct.percentile(0.99)),
         direct.throughput() == 0 ? 0 : 100 * gateway.throughput() / direct.throughput());
+    if (settings.stream()) {
+      out.printf(Locale.ROOT, "streamed in %d pieces: time to first piece p50 %.2f ms direct, %.2f ms gateway (%+.2f ms); "
+              + "p99 %.2f ms direct, %.2f ms gateway (%+.2f ms)%n",
+          settings.chunks(), millis(direct.firstPiecePercentile(0.50)), millis(gateway.firstPiecePercentile(0.50)),
+          millis(gateway.firstPiecePercentile(0.50) - direct.firstPiecePercentile(0.50)),
+          millis(direct.firstPiecePercentile(0.99)), millis(gateway.firstPiecePercentile(0.99)),
+          millis(gateway.firstPiecePercentile(0.99) - direct.firstPiecePercentile(0.99)));
+      out.printf(Locale.ROOT, "pieces per second: %.0f direct, %.0f gateway%n", direct.piecesPerSecond(),
+          gateway.piecesPerSecond());
+    }
     out.printf(Locale.ROOT, "heap used after GC: %.1f MiB before, %.1f MiB after (%+.1f MiB)%n",
         mib(heapBeforeBytes), mib(heapAfterBytes), mib(heapAfterBytes - heapBeforeBytes));
     out.println("errors: " + errorCount());

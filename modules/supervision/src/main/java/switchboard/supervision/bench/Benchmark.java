@@ -50,6 +50,11 @@ final class Benchmark {
     return "{\"model\":\"bench-model\",\"messages\":[{\"role\":\"user\",\"content\":\"ping " + i + "\"}]}";
   }
 
+  /** The same with {@code "stream": true}. */
+  static String streamedBody(int i) {
+    return "{\"model\":\"bench-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"ping " + i + "\"}]}";
+  }
+
   private BenchReport run() throws Exception {
     // The fake provider is the JDK's HttpServer, which by default leaves Nagle's algorithm on: each
     // answer (headers, then body) would then wait ~40ms for a delayed ACK and the fake, not the
@@ -79,10 +84,11 @@ final class Benchmark {
     Endpoint endpoint = settings.endpoint();
 
     long heapBefore = heapAfterGc();
+    boolean stream = settings.stream();
     BiFunction<Integer, Integer, HttpRequest> toProvider =
-        (lane, i) -> post(direct, completionBody(i));
+        (lane, i) -> post(direct, stream ? streamedBody(i) : completionBody(i));
     BiFunction<Integer, Integer, HttpRequest> toGateway =
-        (lane, i) -> post(URI.create(gatewayBase + endpoint.gatewayPath(lane)), endpoint.gatewayBody(i));
+        (lane, i) -> post(URI.create(gatewayBase + endpoint.gatewayPath(lane)), stream ? streamedBody(i) : endpoint.gatewayBody(i));
     PhaseResult directResult = phase(client, fake, toProvider);
     PhaseResult gatewayResult = phase(client, fake, toGateway);
     long heapAfter = heapAfterGc();
@@ -94,9 +100,11 @@ final class Benchmark {
   /** A warmup (unmeasured, its errors counted all the same) and then the measured run. */
   private PhaseResult phase(HttpClient client, FakeProviderServer fake, BiFunction<Integer, Integer, HttpRequest> requests)
       throws InterruptedException {
-    PhaseResult warmup = new LoadRun(client, settings.warmup(), requests).run(settings.concurrency(), remaining());
+    PhaseResult warmup = new LoadRun(client, settings.warmup(), requests, settings.stream())
+        .run(settings.concurrency(), remaining());
     forgetCalls(fake);
-    PhaseResult measured = new LoadRun(client, settings.requests(), requests).run(settings.concurrency(), remaining());
+    PhaseResult measured = new LoadRun(client, settings.requests(), requests, settings.stream())
+        .run(settings.concurrency(), remaining());
     forgetCalls(fake);
     return warmup.errorCount() == 0 ? measured : measured.withWarmupErrors(warmup.errors());
   }
@@ -110,8 +118,16 @@ final class Benchmark {
     fake.setDefault(answer());
   }
 
+  /**
+   * A whole answer after the provider latency; streamed, {@code chunks} pieces of a 200-character
+   * answer spread evenly over it (the first after one interval).
+   */
   private FakeProviderServer.Step answer() {
-    return FakeProviderServer.Step.ok().withDelay(settings.providerLatency());
+    if (!settings.stream()) {
+      return FakeProviderServer.Step.ok().withDelay(settings.providerLatency());
+    }
+    Duration every = settings.providerLatency().dividedBy(settings.chunks());
+    return FakeProviderServer.Step.ok("x".repeat(Math.max(200, settings.chunks()))).withChunks(settings.chunks(), every);
   }
 
   private HttpRequest post(URI uri, String body) {

@@ -34,17 +34,29 @@ final class LoadRun {
   private final AtomicInteger finished = new AtomicInteger();
   private final Map<String, AtomicInteger> errors = new ConcurrentHashMap<>();
   private final CompletableFuture<Void> done = new CompletableFuture<>();
+  /** Whether answers are streamed: then each one's time to its first piece is measured too. */
+  private final boolean stream;
+  private final AtomicLongArray firstPieces;
+  private final java.util.concurrent.atomic.AtomicLong pieces = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param requests builds request number {@code i} (second argument) for lane {@code lane} (first)
    */
   LoadRun(HttpClient client, int total, BiFunction<Integer, Integer, HttpRequest> requests) {
+    this(client, total, requests, false);
+  }
+
+  /** With {@code stream}, answers are read as server-sent events, piece by piece as they arrive. */
+  LoadRun(HttpClient client, int total, BiFunction<Integer, Integer, HttpRequest> requests, boolean stream) {
     this.client = client;
     this.total = total;
     this.requests = requests;
+    this.stream = stream;
     this.latencies = new AtomicLongArray(total);
+    this.firstPieces = new AtomicLongArray(total);
     for (int i = 0; i < total; i++) {
       latencies.set(i, NO_LATENCY);
+      firstPieces.set(i, NO_LATENCY);
     }
   }
 
@@ -80,7 +92,15 @@ final class LoadRun {
     }
     Map<String, Integer> errorCounts = new TreeMap<>();
     errors.forEach((what, n) -> errorCounts.put(what, n.get()));
-    return new PhaseResult(total, concurrency, Arrays.copyOf(ok, count), errorCounts, elapsed);
+    long[] first = new long[total];
+    int firsts = 0;
+    for (int i = 0; i < total; i++) {
+      if (firstPieces.get(i) != NO_LATENCY) {
+        first[firsts++] = firstPieces.get(i);
+      }
+    }
+    return new PhaseResult(total, concurrency, Arrays.copyOf(ok, count), errorCounts, elapsed,
+        Arrays.copyOf(first, firsts), pieces.get());
   }
 
   private void sendNext(int lane) {
@@ -90,6 +110,10 @@ final class LoadRun {
     }
     HttpRequest request = requests.apply(lane, i);
     long start = System.nanoTime();
+    if (stream) {
+      sendStreamed(lane, i, request, start);
+      return;
+    }
     client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
         .whenComplete((response, failure) -> {
           long took = System.nanoTime() - start;
@@ -106,6 +130,60 @@ final class LoadRun {
             sendNext(lane);
           }
         });
+  }
+
+  private void sendStreamed(int lane, int i, HttpRequest request, long start) {
+    Pieces watch = new Pieces();
+    client.sendAsync(request, info -> HttpResponse.BodySubscribers.fromLineSubscriber(watch, w -> w, java.nio.charset.StandardCharsets.UTF_8, "\n"))
+        .whenComplete((response, failure) -> {
+          long took = System.nanoTime() - start;
+          if (failure != null) {
+            error(describe(failure));
+          } else if (response.statusCode() != 200) {
+            error("HTTP " + response.statusCode());
+          } else if (!watch.done || watch.first == 0) {
+            error("a stream that did not end with [DONE] after its pieces");
+          } else {
+            latencies.set(i, took);
+            firstPieces.set(i, watch.first - start);
+            pieces.addAndGet(watch.count);
+          }
+          if (finished.incrementAndGet() == total) {
+            done.complete(null);
+          } else {
+            sendNext(lane);
+          }
+        });
+  }
+
+  /** Counts the pieces of one streamed answer as its lines arrive, and when the first came. */
+  private static final class Pieces implements java.util.concurrent.Flow.Subscriber<String> {
+    volatile long first;
+    volatile int count;
+    volatile boolean done;
+
+    @Override
+    public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(String line) {
+      if (line.equals("data: [DONE]")) {
+        done = true;
+      } else if (line.startsWith("data: ") && line.contains("\"content\":\"") && !line.contains("\"content\":\"\"")) {
+        if (first == 0) {
+          first = System.nanoTime();
+        }
+        count++;
+      }
+    }
+
+    @Override
+    public void onError(Throwable throwable) {}
+
+    @Override
+    public void onComplete() {}
   }
 
   private void error(String what) {
