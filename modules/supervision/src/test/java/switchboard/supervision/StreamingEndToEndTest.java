@@ -187,6 +187,28 @@ class StreamingEndToEndTest extends TwoProviderTest {
   }
 
   @Test
+  void aShutdownWaitsForAStreamInProgress() throws Exception {
+    // 20 pieces 200 ms apart: 4 s, longer than the HTTP server's own grace for closing connections
+    primary.enqueue(Step.ok("y".repeat(20)).withChunks(20, Duration.ofMillis(200)));
+    try (TestGateway gw = gateway("", "")) {
+      java.util.concurrent.CompletableFuture<TestGateway.Streamed> reading = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> {
+            try {
+              return gw.stream("/v1/chat/completions", STREAM_BODY, 1000);
+            } catch (Exception e) {
+              throw new java.util.concurrent.CompletionException(e);
+            }
+          });
+      eventually("the provider to be called", () -> primary.calls().size() == 1);
+      int unanswered = gw.gateway.shutdown();
+      TestGateway.Streamed s = reading.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(0, unanswered);
+      assertEquals("y".repeat(20), s.content(), s.body());
+      assertTrue(s.done(), s.body());
+    }
+  }
+
+  @Test
   void aWholeAnswerToAStreamRequestIsSentAsAStreamToo() throws Exception {
     // a provider that ignores "stream" and answers JSON
     primary.enqueue(Step.status(200, "{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"

@@ -72,11 +72,7 @@ final class TestGateway implements AutoCloseable {
     }
 
     String header(String name) {
-      return headers.entrySet().stream()
-          .filter(e -> e.getKey().equalsIgnoreCase(name))
-          .map(e -> e.getValue().get(0))
-          .findFirst()
-          .orElse(null);
+      return TestGateway.header(headers, name);
     }
 
     String errorType() {
@@ -86,6 +82,15 @@ final class TestGateway implements AutoCloseable {
     String errorMessage() {
       return json().path("error").path("message").asText();
     }
+  }
+
+  /** The first value of header {@code name} (any case), or null. */
+  static String header(Map<String, List<String>> headers, String name) {
+    return headers.entrySet().stream()
+        .filter(e -> e.getKey().equalsIgnoreCase(name))
+        .map(e -> e.getValue().get(0))
+        .findFirst()
+        .orElse(null);
   }
 
   URI uri(String path) {
@@ -177,8 +182,7 @@ final class TestGateway implements AutoCloseable {
     }
 
     String header(String name) {
-      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-          .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+      return TestGateway.header(headers, name);
     }
   }
 

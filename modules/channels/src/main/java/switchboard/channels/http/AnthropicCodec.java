@@ -231,18 +231,8 @@ final class AnthropicCodec {
     }
   }
 
-  /** The text of a string or of text blocks. */
   private static String text(JsonNode node) {
-    if (node.isTextual()) {
-      return node.asText();
-    }
-    List<String> texts = new ArrayList<>();
-    for (JsonNode block : node) {
-      if (block.path("text").isTextual()) {
-        texts.add(block.path("text").asText());
-      }
-    }
-    return String.join("\n", texts);
+    return Json.plainText(node);
   }
 
   /** OpenAI's {@code finish_reason} as Anthropic's {@code stop_reason}. */

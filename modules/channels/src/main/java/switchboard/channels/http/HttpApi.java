@@ -29,6 +29,7 @@ import java.time.Instant;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
+import switchboard.providers.wire.StreamDelta;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -69,6 +70,7 @@ import switchboard.channels.ChannelStatus;
 import switchboard.channels.ChannelStatusProbe;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.OutcomeKind;
+import switchboard.providers.ProviderResult;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
 import switchboard.providers.observe.ProviderHistory;
@@ -101,6 +103,8 @@ final class HttpApi {
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(30);
   /** Retry-After of the answer to a message that arrives during a shutdown: about a restart's time. */
   static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
+  /** A streamed answer not started this long after it was handed over (its caller is gone) frees its place. */
+  static final Duration STREAM_START_GRACE = Duration.ofSeconds(10);
 
   private static final ContentType PROMETHEUS_TEXT =
       ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
@@ -474,8 +478,9 @@ final class HttpApi {
   }
 
   /**
-   * Like {@link #admitted(Supplier, Function)}, with {@code onStream} for a streamed answer. The
-   * permit is released when the stream starts: the message has its answer then.
+   * Like {@link #admitted(Supplier, Function)}, with {@code onStream} for a streamed answer. A
+   * stream keeps its permit until it ends, so a drain for a shutdown waits for streams in progress
+   * (up to {@code shutdown-timeout}) as it waits for whole answers.
    */
   private CompletionStage<Reply> admitted(
       Supplier<CompletionStage<RouteResult>> ask, Function<RouteResult.Answered, Reply> onAnswer,
@@ -496,10 +501,39 @@ final class HttpApi {
       throw e;
     }
     return result
-        .whenComplete((r, failure) -> permit.get().release())
+        .whenComplete((r, failure) -> {
+          if (!(r instanceof RouteResult.Streaming)) {
+            permit.get().release();
+          }
+        })
         .thenApply(r -> r instanceof RouteResult.Answered answered ? onAnswer.apply(answered)
-            : r instanceof RouteResult.Streaming streaming ? onStream.apply(streaming)
+            : r instanceof RouteResult.Streaming streaming ? onStream.apply(holding(streaming, permit.get()))
             : r instanceof RouteResult.Rejected rejected ? rejected(rejected) : failed((RouteResult.Failed) r));
+  }
+
+  /**
+   * {@code streaming} with {@code permit} released when its stream ends (or is cancelled), or when
+   * it was not started within {@link #STREAM_START_GRACE} (a caller gone before the response went out).
+   */
+  private RouteResult.Streaming holding(RouteResult.Streaming streaming, PendingGate.Permit permit) {
+    java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+    ProviderResult.Streaming s = streaming.streaming();
+    Source<StreamDelta, NotUsed> deltas = s.deltas()
+        .mapMaterializedValue(notUsed -> {
+          started.set(true);
+          return notUsed;
+        })
+        .watchTermination((notUsed, done) -> {
+          done.whenComplete((ok, failure) -> permit.release());
+          return notUsed;
+        });
+    system.scheduler().scheduleOnce(STREAM_START_GRACE, () -> {
+      if (!started.get()) {
+        permit.release();
+      }
+    }, system.executionContext());
+    return new RouteResult.Streaming(
+        new ProviderResult.Streaming(s.provider(), s.keyAlias(), s.model(), deltas, s.calls()), streaming.fellBackFrom());
   }
 
   private Reply busy() {

@@ -216,16 +216,7 @@ public final class AnthropicKind implements ProviderKind {
   }
 
   private static String plainText(JsonNode content) {
-    if (content.isTextual()) {
-      return content.asText();
-    }
-    List<String> texts = new ArrayList<>();
-    for (JsonNode part : content) {
-      if (part.path("text").isTextual()) {
-        texts.add(part.path("text").asText());
-      }
-    }
-    return String.join("\n", texts);
+    return Json.plainText(content);
   }
 
   @Override

@@ -34,6 +34,23 @@ public final class Json {
     }
   }
 
+  /**
+   * The plain text of message content in either API's form: a string, or the text of its parts or
+   * blocks (OpenAI's {@code {"type": "text"}} parts and Anthropic's text blocks alike), one per line.
+   */
+  public static String plainText(JsonNode content) {
+    if (content.isTextual()) {
+      return content.asText();
+    }
+    java.util.List<String> texts = new java.util.ArrayList<>();
+    for (JsonNode part : content) {
+      if (part.path("text").isTextual()) {
+        texts.add(part.path("text").asText());
+      }
+    }
+    return String.join("\n", texts);
+  }
+
   /** The text of a string node, else of its JSON form; "" for a missing or null node. */
   public static String text(JsonNode node) {
     if (node == null || node.isMissingNode() || node.isNull()) {
