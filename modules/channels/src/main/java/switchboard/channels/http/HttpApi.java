@@ -104,7 +104,7 @@ final class HttpApi {
   /** Retry-After of the answer to a message that arrives during a shutdown: about a restart's time. */
   static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
   /** A streamed answer not started this long after it was handed over (its caller is gone) frees its place. */
-  static final Duration STREAM_START_GRACE = Duration.ofSeconds(10);
+  static final Duration STREAM_START_GRACE = Duration.ofSeconds(20);
 
   private static final ContentType PROMETHEUS_TEXT =
       ContentTypes.parse("text/plain; version=0.0.4; charset=utf-8");
@@ -512,8 +512,9 @@ final class HttpApi {
   }
 
   /**
-   * {@code streaming} with {@code permit} released when its stream ends (or is cancelled), or when
-   * it was not started within {@link #STREAM_START_GRACE} (a caller gone before the response went out).
+   * {@code streaming} with {@code permit} released when its stream ends or is cancelled; a stream
+   * not started within {@link #STREAM_START_GRACE} (its caller was gone before the response went
+   * out) is cancelled then.
    */
   private RouteResult.Streaming holding(RouteResult.Streaming streaming, PendingGate.Permit permit) {
     java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
@@ -529,7 +530,9 @@ final class HttpApi {
         });
     system.scheduler().scheduleOnce(STREAM_START_GRACE, () -> {
       if (!started.get()) {
-        permit.release();
+        // the response never went out: cancel the stream, which closes the provider's call and
+        // accounts for it (and frees the permit) like any other ended stream
+        deltas.runWith(org.apache.pekko.stream.javadsl.Sink.cancelled(), system);
       }
     }, system.executionContext());
     return new RouteResult.Streaming(
