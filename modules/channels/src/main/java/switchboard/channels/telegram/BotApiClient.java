@@ -87,6 +87,14 @@ final class BotApiClient {
     return call("sendMessage", params, SEND_TIMEOUT).thenApply(result -> null);
   }
 
+  /** Shows {@code action} (e.g. {@code typing}) in {@code chatId} for a few seconds; a failure is only logged at debug. */
+  CompletionStage<Void> sendChatAction(long chatId, String action) {
+    ObjectNode params = JSON.createObjectNode();
+    params.put("chat_id", chatId);
+    params.put("action", action);
+    return call("sendChatAction", params, SEND_TIMEOUT).handle((result, error) -> null);
+  }
+
   private CompletionStage<JsonNode> call(String method, ObjectNode params, Duration timeout) {
     CompletableFuture<JsonNode> result;
     try {

@@ -97,6 +97,16 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
    */
   record Answered(long updateId, Optional<String> outcome) implements Command {}
 
+  /**
+   * Chat {@code chatId} has had nothing to answer for {@code chat-idle-timeout}, having received
+   * {@code received} commands: it is stopped when that is every command sent to it (else it has work
+   * again, and stays).
+   */
+  record ChatIdle(long chatId, long received, ActorRef<TelegramChat.Command> chat) implements Command {}
+
+  /** Reply how many chat actors are alive (chats with something to answer, or not idle long enough yet). */
+  public record CountChats(ActorRef<Integer> replyTo) implements Command {}
+
   private record Loaded(TelegramJournal.Snapshot snapshot) implements Command {}
 
   private record LoadFailed(String error) implements Command {}
@@ -131,6 +141,10 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private final Executor io;
   private final TimerScheduler<Command> timers;
   private final Map<Long, ActorRef<TelegramChat.Command>> chats = new HashMap<>();
+  /** Commands sent to each live chat actor, for the idle handshake ({@link ChatIdle}). */
+  private final Map<Long, Long> sentToChat = new HashMap<>();
+  /** Numbers the chat actors, so a chat's next actor never waits for the old name to be free. */
+  private long chatActors;
   private final Map<Long, Entry> pending = new LinkedHashMap<>();
   /** When each pending update arrived ({@link System#nanoTime()}), to time its answer. */
   private final Map<Long, Long> receivedAt = new HashMap<>();
@@ -228,6 +242,8 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
         .onMessage(JournalWritten.class, this::onJournalWritten)
         .onMessage(AnswerRecorded.class, this::onAnswerRecorded)
         .onMessage(Answered.class, this::onAnswered)
+        .onMessage(ChatIdle.class, this::onChatIdle)
+        .onMessage(CountChats.class, this::onCountChats)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Notify.class, this::onNotify)
         .onMessageEquals(Crash.INSTANCE, this::onCrash)
@@ -305,7 +321,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   }
 
   private Behavior<Command> onNotify(Notify notify) {
-    chat(notify.chatId()).tell(new TelegramChat.Notify(notify.text()));
+    tellChat(notify.chatId(), new TelegramChat.Notify(notify.text()));
     return this;
   }
 
@@ -464,7 +480,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   }
 
   private void dispatch(Entry entry) {
-    chat(entry.chatId()).tell(new TelegramChat.Handle(entry));
+    tellChat(entry.chatId(), new TelegramChat.Handle(entry));
   }
 
   private void markAnswered(long updateId, Optional<String> outcome) {
@@ -500,6 +516,11 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     }
   }
 
+  private void tellChat(long chatId, TelegramChat.Command command) {
+    chat(chatId).tell(command);
+    sentToChat.merge(chatId, 1L, Long::sum);
+  }
+
   private ActorRef<TelegramChat.Command> chat(long chatId) {
     return chats.computeIfAbsent(
         chatId,
@@ -508,7 +529,27 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
                 .spawn(
                     Behaviors.supervise(TelegramChat.create(id, config, api, conversations, getContext().getSelf()))
                         .onFailure(SupervisorStrategy.resume()),
-                    "chat" + id));
+                    "chat" + id + "-" + (++chatActors)));
+  }
+
+  private Behavior<Command> onChatIdle(ChatIdle idle) {
+    passivate(idle);
+    return this;
+  }
+
+  private Behavior<Command> onCountChats(CountChats count) {
+    count.replyTo().tell(chats.size());
+    return this;
+  }
+
+  /** Stops an idle chat's actor unless something was sent to it after it went idle. */
+  private void passivate(ChatIdle idle) {
+    if (idle.chat().equals(chats.get(idle.chatId()))
+        && sentToChat.getOrDefault(idle.chatId(), 0L) == idle.received()) {
+      chats.remove(idle.chatId());
+      sentToChat.remove(idle.chatId());
+      getContext().stop(idle.chat());
+    }
   }
 
   private BotApiException apiError(Throwable error) {

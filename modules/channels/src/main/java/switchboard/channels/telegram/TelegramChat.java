@@ -57,13 +57,30 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   /** Send {@code text} to this chat, not as a reply (admin alerts). */
   record Notify(String text) implements Command {}
 
-  private record Reply(long seq, Entry entry, String text, Optional<String> outcome) implements Command {}
+  /** An answer to queue; {@code asked}: it came from the conversation (a question, not a note). */
+  private record Reply(long seq, Entry entry, String text, Optional<String> outcome, boolean asked) implements Command {}
 
   private record Sent(long attempt) implements Command {}
 
   private record SendFailed(long attempt, BotApiException error) implements Command {}
 
   private record Resend(long attempt) implements Command {}
+
+  /** The chat has had nothing to answer for {@code chat-idle-timeout}. */
+  private enum IdleTimeout implements Command {
+    INSTANCE
+  }
+
+  /** Keeps Telegram's "typing..." showing while an answer is being produced. */
+  private enum Typing implements Command {
+    INSTANCE
+  }
+
+  private static final String IDLE_TIMER = "idle";
+  private static final String TYPING_TIMER = "typing";
+
+  /** Telegram shows a chat action for 5 s: it is sent again this often while an answer is awaited. */
+  static final Duration TYPING_EVERY = Duration.ofSeconds(4);
 
   /**
    * One answer: its parts go out in order; {@code updateId} 0 for a notification. {@code outcome} is
@@ -89,6 +106,10 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   private int failures;
   private long attempt;
   private boolean sending;
+  /** Commands received from the channel ({@link Handle}, {@link Notify}), for the idle handshake. */
+  private long received;
+  /** Questions asked of the conversation and not answered yet (typing shows meanwhile). */
+  private int asking;
 
   static Behavior<Command> create(
       long chatId,
@@ -129,10 +150,50 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
         .onMessage(Sent.class, this::onSent)
         .onMessage(SendFailed.class, this::onSendFailed)
         .onMessage(Resend.class, this::onResend)
+        .onMessageEquals(IdleTimeout.INSTANCE, this::onIdleTimeout)
+        .onMessageEquals(Typing.INSTANCE, this::onTyping)
         .build();
   }
 
+  /**
+   * Run after every message: when nothing is left to answer or send, the idle timer runs, and when it
+   * fires the channel is told, which stops this actor if it sent nothing since (a handshake, so no
+   * message can be lost in between).
+   */
+  private Behavior<Command> idleCheck(Behavior<Command> next) {
+    if (nextOut == nextSeq && early.isEmpty() && outbox.isEmpty() && !sending) {
+      if (!timers.isTimerActive(IDLE_TIMER)) {
+        timers.startSingleTimer(IDLE_TIMER, IdleTimeout.INSTANCE, config.chatIdleTimeout());
+      }
+    } else {
+      timers.cancel(IDLE_TIMER);
+    }
+    return next;
+  }
+
+  private Behavior<Command> onIdleTimeout() {
+    channel.tell(new TelegramChannel.ChatIdle(chatId, received, getContext().getSelf()));
+    return this;
+  }
+
+  private Behavior<Command> onTyping() {
+    typing();
+    return this;
+  }
+
+  /** "typing..." in the chat while a question is with the conversation; its failures do not matter. */
+  private void typing() {
+    if (asking > 0) {
+      api.sendChatAction(chatId, "typing");
+      timers.startSingleTimer(TYPING_TIMER, Typing.INSTANCE, TYPING_EVERY);
+    } else {
+      timers.cancel(TYPING_TIMER);
+    }
+  }
+
   private Behavior<Command> onHandle(Handle handle) {
+    received++;
+    timers.cancel(IDLE_TIMER);
     Entry entry = handle.entry();
     long seq = nextSeq++;
     switch (entry.action()) {
@@ -141,31 +202,36 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
       case REPLY -> answerInOrder(seq, entry, entry.text(), Optional.empty());
       case BUSY -> answerInOrder(seq, entry, entry.text(), Optional.of(BUSY_OUTCOME));
     }
-    return this;
+    return idleCheck(this);
   }
 
   private Behavior<Command> onNotify(Notify notify) {
+    received++;
     enqueue(new Outgoing(0, 0, split(notify.text(), MAX_MESSAGE_LENGTH), Optional.empty()));
-    return this;
+    return idleCheck(this);
   }
 
   private Behavior<Command> onReply(Reply reply) {
+    if (reply.asked()) {
+      asking--;
+      typing();
+    }
     answerInOrder(reply.seq(), reply.entry(), reply.text(), reply.outcome());
-    return this;
+    return idleCheck(this);
   }
 
   private Behavior<Command> onSent(Sent sent) {
     if (sent.attempt() == attempt) {
       sentPart();
     }
-    return this;
+    return idleCheck(this);
   }
 
   private Behavior<Command> onSendFailed(SendFailed failed) {
     if (failed.attempt() == attempt) {
       sendFailed(failed.error());
     }
-    return this;
+    return idleCheck(this);
   }
 
   private Behavior<Command> onResend(Resend resend) {
@@ -176,13 +242,17 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
   }
 
   private void ask(long seq, Entry entry) {
+    asking++;
+    if (asking == 1) {
+      typing();
+    }
     getContext()
         .ask(
             RouteResult.class,
             conversations,
             ANSWER_TIMEOUT,
             replyTo -> new ConversationsActor.UserMessage(conversationId, entry.text(), replyTo),
-            (result, error) -> new Reply(seq, entry, answerText(result), Optional.of(outcome(result))));
+            (result, error) -> new Reply(seq, entry, answerText(result), Optional.of(outcome(result)), true));
   }
 
   private void reset(long seq, Entry entry) {
@@ -192,7 +262,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
             conversations,
             Duration.ofSeconds(30),
             replyTo -> new ConversationsActor.Reset(conversationId, replyTo),
-            (done, error) -> new Reply(seq, entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY, Optional.empty()));
+            (done, error) -> new Reply(seq, entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY, Optional.empty(), false));
   }
 
   private static String answerText(RouteResult result) {

@@ -13,6 +13,8 @@ import switchboard.providers.config.ConfigReader;
  * {@link #toString()} never shows it.
  *
  * @param allowedChatIds empty means every chat is served
+ * @param chatIdleTimeout a chat with nothing to answer for this long lets its actor go (memory is
+ *     bounded by the chats that are active, not by every chat ever seen)
  */
 public record TelegramConfig(
     boolean enabled,
@@ -23,7 +25,24 @@ public record TelegramConfig(
     Set<Long> allowedChatIds,
     Duration pollTimeout,
     Duration retryBackoffBase,
-    Duration retryBackoffMax) {
+    Duration retryBackoffMax,
+    Duration chatIdleTimeout) {
+
+  /** The default of {@code chat-idle-timeout}. */
+  public static final Duration DEFAULT_CHAT_IDLE_TIMEOUT = Duration.ofMinutes(10);
+
+  public TelegramConfig(
+      boolean enabled, String token, String baseUrl, int maxPendingMessages, String busyReply, Set<Long> allowedChatIds,
+      Duration pollTimeout, Duration retryBackoffBase, Duration retryBackoffMax) {
+    this(enabled, token, baseUrl, maxPendingMessages, busyReply, allowedChatIds, pollTimeout, retryBackoffBase,
+        retryBackoffMax, DEFAULT_CHAT_IDLE_TIMEOUT);
+  }
+
+  /** The same with another {@code chat-idle-timeout}. */
+  public TelegramConfig withChatIdleTimeout(Duration idle) {
+    return new TelegramConfig(enabled, token, baseUrl, maxPendingMessages, busyReply, allowedChatIds, pollTimeout,
+        retryBackoffBase, retryBackoffMax, idle);
+  }
 
   public static final TelegramConfig DEFAULT =
       new TelegramConfig(
@@ -72,7 +91,8 @@ public record TelegramConfig(
         chatIds(r),
         positive(r, "poll-timeout", d.pollTimeout(), true),
         positive(r, "retry-backoff-base", d.retryBackoffBase(), false),
-        positive(r, "retry-backoff-max", d.retryBackoffMax(), false));
+        positive(r, "retry-backoff-max", d.retryBackoffMax(), false),
+        positive(r, "chat-idle-timeout", d.chatIdleTimeout(), false));
   }
 
   /** The delay before retry number {@code retry} (1-based): base·2^(n-1), capped by the max. */
@@ -98,7 +118,8 @@ public record TelegramConfig(
         + ", allowedChatIds=" + allowedChatIds
         + ", pollTimeout=" + pollTimeout
         + ", retryBackoffBase=" + retryBackoffBase
-        + ", retryBackoffMax=" + retryBackoffMax + "]";
+        + ", retryBackoffMax=" + retryBackoffMax
+        + ", chatIdleTimeout=" + chatIdleTimeout + "]";
   }
 
   private static Duration positive(ConfigReader r, String key, Duration fallback, boolean wholeSeconds) {

@@ -59,6 +59,7 @@ public final class FakeBotApi implements AutoCloseable {
   private final List<SentMessage> sent = new ArrayList<>();
   private final Map<String, Integer> calls = new TreeMap<>();
   private final Set<Long> unknownChats = new HashSet<>();
+  private final Map<Long, List<String>> chatActions = new java.util.HashMap<>();
   private final Deque<Integer> pollFailures = new ArrayDeque<>();
   private final Deque<Integer> sendFailures = new ArrayDeque<>();
   private Integer outage;
@@ -275,6 +276,7 @@ public final class FakeBotApi implements AutoCloseable {
         case "sendmessage" -> sendMessage(exchange, params);
         case "deletewebhook" -> respond(exchange, 200, ok(JSON.getNodeFactory().booleanNode(true)));
         case "getme" -> respond(exchange, 200, ok(getMe()));
+        case "sendchataction" -> chatAction(exchange, params);
         default -> respond(exchange, 404, error(404, "Not Found: method not found"));
       }
     } catch (RuntimeException e) {
@@ -282,6 +284,20 @@ public final class FakeBotApi implements AutoCloseable {
     } finally {
       exchange.close();
     }
+  }
+
+  private void chatAction(HttpExchange exchange, Map<String, JsonNode> params) throws IOException {
+    synchronized (this) {
+      long chatId = params.containsKey("chat_id") ? params.get("chat_id").asLong() : 0;
+      chatActions.computeIfAbsent(chatId, k -> new ArrayList<>())
+          .add(params.containsKey("action") ? params.get("action").asText() : "");
+    }
+    respond(exchange, 200, ok(JSON.getNodeFactory().booleanNode(true)));
+  }
+
+  /** The chat actions ({@code typing}, ...) sent to {@code chatId}, in order. */
+  public synchronized List<String> chatActions(long chatId) {
+    return List.copyOf(chatActions.getOrDefault(chatId, List.of()));
   }
 
   private void getUpdates(HttpExchange exchange, Map<String, JsonNode> params) throws IOException {
