@@ -15,7 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import switchboard.channels.telegram.fake.FakeBotApi;
+import switchboard.testkit.telegram.FakeBotApi;
 import switchboard.providers.fake.FakeProviderServer;
 import switchboard.providers.fake.FakeProviderServer.Step;
 import switchboard.supervision.ClusterNodes.Node;

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import switchboard.channels.ChannelStatus;
-import switchboard.channels.telegram.fake.FakeBotApi;
-import switchboard.channels.telegram.fake.FakeBotApi.SentMessage;
+import switchboard.testkit.telegram.FakeBotApi;
+import switchboard.testkit.telegram.FakeBotApi.SentMessage;
 import switchboard.router.ConversationsActor;
 
 /** The Telegram channel against the fake Bot API, with a stub ConversationsActor. */

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import switchboard.channels.telegram.fake.FakeBotApi;
-import switchboard.channels.telegram.fake.FakeBotApi.SentMessage;
+import switchboard.testkit.telegram.FakeBotApi;
+import switchboard.testkit.telegram.FakeBotApi.SentMessage;
 import switchboard.router.ConversationsActor;
 
 /**

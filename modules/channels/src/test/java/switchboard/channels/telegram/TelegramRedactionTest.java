@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 import switchboard.channels.ChannelStatus;
-import switchboard.channels.telegram.fake.FakeBotApi;
+import switchboard.testkit.telegram.FakeBotApi;
 import switchboard.router.ConversationsActor;
 
 /**

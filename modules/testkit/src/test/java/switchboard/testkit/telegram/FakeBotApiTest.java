@@ -1,4 +1,4 @@
-package switchboard.channels.telegram;
+package switchboard.testkit.telegram;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,8 +16,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import switchboard.channels.telegram.fake.FakeBotApi;
-import switchboard.channels.telegram.fake.FakeBotApi.SentMessage;
+import switchboard.testkit.telegram.FakeBotApi;
+import switchboard.testkit.telegram.FakeBotApi.SentMessage;
 
 /** The fake Bot API speaks enough of Telegram's protocol for the channel and the gateway tests. */
 class FakeBotApiTest {

@@ -1,4 +1,4 @@
-package switchboard.channels.telegram.fake;
+package switchboard.testkit.telegram;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
