@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import switchboard.channels.ChannelStatus;
 import switchboard.testkit.telegram.FakeBotApi;
@@ -35,13 +36,19 @@ class TelegramChannelTest {
   private static final ActorTestKit testKit =
       ActorTestKit.create("telegram-channel-test", ConfigFactory.parseString("pekko.log-dead-letters = off"));
 
-  @TempDir Path dataDir;
+  /**
+   * Left to the end of the class: a journal write queued just before a test stops its channel may
+   * still land after the test, so the directories go once the actor system (and its IO) has ended.
+   */
+  @TempDir(cleanup = CleanupMode.NEVER) Path dataDir;
+  private static final List<Path> DATA_DIRS = new java.util.concurrent.CopyOnWriteArrayList<>();
   private FakeBotApi api;
   private ActorRef<TelegramChannel.Command> channel;
   private TestProbe<ConversationsActor.Command> seen;
 
   @BeforeEach
   void startApi() {
+    DATA_DIRS.add(dataDir);
     api = FakeBotApi.start();
     seen = testKit.createTestProbe();
   }
@@ -57,6 +64,16 @@ class TelegramChannelTest {
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
+    DATA_DIRS.forEach(TelegramChannelTest::deleteQuietly);
+  }
+
+  /** Deletes a test's directory once nothing writes to it any more; what cannot be deleted stays. */
+  static void deleteQuietly(Path dir) {
+    try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      // a temp directory left behind is harmless
+    }
   }
 
   private TelegramConfig config(int maxPending, Set<Long> allowed) {

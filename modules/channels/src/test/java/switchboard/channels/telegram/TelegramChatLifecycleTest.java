@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 import switchboard.testkit.telegram.FakeBotApi;
 import switchboard.testkit.telegram.FakeBotApi.SentMessage;
@@ -40,12 +41,18 @@ class TelegramChatLifecycleTest {
               + System.getProperty("java.io.tmpdir").replace("\\", "/") + "/telegram-lifecycle-snapshots-"
               + ProcessHandle.current().pid() + "\"\n"));
 
-  @TempDir Path dataDir;
+  /**
+   * Left to the end of the class: a journal write queued just before a test stops its channel may
+   * still land after the test, so the directories go once the actor system (and its IO) has ended.
+   */
+  @TempDir(cleanup = CleanupMode.NEVER) Path dataDir;
+  private static final List<Path> DATA_DIRS = new java.util.concurrent.CopyOnWriteArrayList<>();
   private FakeBotApi api;
   private ActorRef<TelegramChannel.Command> channel;
 
   @BeforeEach
   void startApi() {
+    DATA_DIRS.add(dataDir);
     api = FakeBotApi.start();
   }
 
@@ -60,6 +67,7 @@ class TelegramChatLifecycleTest {
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
+    DATA_DIRS.forEach(TelegramChannelTest::deleteQuietly);
   }
 
   private TelegramConfig config(int maxPending, Duration idle) {
