@@ -103,6 +103,10 @@ final class TestGateway implements AutoCloseable {
   }
 
   CompletableFuture<Reply> postAsync(String path, String body, String... headers) {
+    return send(jsonPost(path, body, headers));
+  }
+
+  private HttpRequest jsonPost(String path, String body, String... headers) {
     HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
         .timeout(HTTP_TIMEOUT)
         .header("Content-Type", "application/json")
@@ -110,7 +114,7 @@ final class TestGateway implements AutoCloseable {
     if (headers.length > 0) {
       request.headers(headers);
     }
-    return send(request.build());
+    return request.build();
   }
 
   Reply get(String path, String... headers) {
@@ -187,15 +191,9 @@ final class TestGateway implements AutoCloseable {
   }
 
   Streamed stream(String path, String body, int stopAfter, String... headers) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
-        .timeout(HTTP_TIMEOUT)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (headers.length > 0) {
-      request.headers(headers);
-    }
+    HttpRequest request = jsonPost(path, body, headers);
     long start = System.nanoTime();
-    HttpResponse<java.io.InputStream> response = client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    HttpResponse<java.io.InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
     List<Line> lines = new java.util.ArrayList<>();
     int data = 0;
     try (java.io.BufferedReader in = new java.io.BufferedReader(
