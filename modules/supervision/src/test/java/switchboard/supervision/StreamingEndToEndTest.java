@@ -188,9 +188,10 @@ class StreamingEndToEndTest extends TwoProviderTest {
 
   @Test
   void aShutdownWaitsForAStreamInProgress() throws Exception {
-    // 20 pieces 200 ms apart: 4 s, longer than the HTTP server's own grace for closing connections
+    // 20 pieces 200 ms apart: 4 s, longer than the HTTP server's own 3 s grace for closing
+    // connections, well within the shutdown-timeout
     primary.enqueue(Step.ok("y".repeat(20)).withChunks(20, Duration.ofMillis(200)));
-    try (TestGateway gw = gateway("", "")) {
+    try (TestGateway gw = gateway("", "shutdown-timeout = 20s")) {
       java.util.concurrent.CompletableFuture<TestGateway.Streamed> reading = java.util.concurrent.CompletableFuture
           .supplyAsync(() -> {
             try {
@@ -201,7 +202,7 @@ class StreamingEndToEndTest extends TwoProviderTest {
           });
       eventually("the provider to be called", () -> primary.calls().size() == 1);
       int unanswered = gw.gateway.shutdown();
-      TestGateway.Streamed s = reading.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      TestGateway.Streamed s = reading.get(30, java.util.concurrent.TimeUnit.SECONDS);
       assertEquals(0, unanswered);
       assertEquals("y".repeat(20), s.content(), s.body());
       assertTrue(s.done(), s.body());
