@@ -707,20 +707,17 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     }
     Classification c = verdict.classification();
     int status = response.map(RawResponse::status).orElse(0);
-    learn(job, usage, response.map(RawResponse::headers).orElse(Map.of()), now);
-    double cost = book.account(job.key, usage, now);
-    share.ifPresent(s -> s.tell(new ProviderShare.PublishSpend(book.ledger.snapshot())));
+    Map<String, String> headers = response.map(RawResponse::headers).orElse(Map.of());
+    learn(job.key, job.estimate, usage, headers, now);
+    double cost = spend(job.key, usage, now);
     events.call(new ProviderEvents.CallRecord(now, config.name(), job.key.alias, config.model(),
         job.command.request().origin(), job.calls, status, c.kind(), Duration.between(job.started, now), usage, cost,
-        rateLimitHeaders(response.map(RawResponse::headers).orElse(Map.of()))));
+        rateLimitHeaders(headers)));
     job.lastKind = c.kind();
     job.lastStatus = status;
     job.lastDetail = redact(c.detail());
     job.lastRetryAfter = c.retryAfter();
-    List<ProviderEvents.BreakerChange> changes = book.outcome(job.key, c.kind(), job.lastDetail, c.retryAfter(), now);
-    publish(changes, "");
-    shareBreakers(changes, now);
-    checkBudget(now);
+    outcome(job.key, c.kind(), job.lastDetail, c.retryAfter(), now);
     switch (c.kind()) {
       case OK -> finish(job, success(job, verdict.completion().orElseThrow(), usage));
       case OUT_OF_CREDITS, BUDGET_EXCEEDED, AUTH_FAILED -> nextKeyOrFinish(job);
@@ -764,7 +761,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .map(meter::see)
         .watchTermination((notUsed, done) -> {
           done.whenComplete((ok, failure) -> self.tell(new StreamEnded(key, origin, attempt, started, estimate,
-              opened.headers(), meter.usage, meter.kind(failure), meter.detail(failure), firstToken)));
+              opened.headers(), meter.usage, meter.kind(), meter.detail(), firstToken)));
           return notUsed;
         });
     job.killSwitch = null;
@@ -784,11 +781,11 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
       return delta;
     }
 
-    OutcomeKind kind(Throwable failure) {
+    OutcomeKind kind() {
       return terminal instanceof StreamDelta.Failed f ? f.kind() : OutcomeKind.OK;
     }
 
-    String detail(Throwable failure) {
+    String detail() {
       if (terminal instanceof StreamDelta.Failed f) {
         return "returned 200, then its " + f.message();
       }
@@ -799,17 +796,24 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   /** A streamed answer has ended: its tokens, cost, call-log line and breaker outcome. */
   private void streamEnded(StreamEnded ended) {
     Instant now = Instant.now();
-    if (ended.usage().total() > 0) {
-      book.throttle.correct(ended.estimate(), ended.usage().total(), now);
-    }
-    learnHeaders(ended.key(), ended.headers(), now);
-    double cost = book.account(ended.key(), ended.usage(), now);
-    share.ifPresent(s -> s.tell(new ProviderShare.PublishSpend(book.ledger.snapshot())));
+    learn(ended.key(), ended.estimate(), ended.usage(), ended.headers(), now);
+    double cost = spend(ended.key(), ended.usage(), now);
     events.call(new ProviderEvents.CallRecord(now, config.name(), ended.key().alias, config.model(), ended.origin(),
         ended.attempt(), 200, ended.kind(), Duration.between(ended.started(), now), ended.usage(), cost,
         rateLimitHeaders(ended.headers()), Optional.of(ended.firstToken())));
-    List<ProviderEvents.BreakerChange> changes =
-        book.outcome(ended.key(), ended.kind(), redact(ended.detail()), Optional.empty(), now);
+    outcome(ended.key(), ended.kind(), redact(ended.detail()), Optional.empty(), now);
+  }
+
+  /** A call's cost goes to the spend ledger (and, in a cluster, to the other nodes); returns it. */
+  private double spend(BreakerBook.Key key, Usage usage, Instant now) {
+    double cost = book.account(key, usage, now);
+    share.ifPresent(s -> s.tell(new ProviderShare.PublishSpend(book.ledger.snapshot())));
+    return cost;
+  }
+
+  /** A call's outcome goes to the breakers (logged, saved, shared) and the budget is checked again. */
+  private void outcome(BreakerBook.Key key, OutcomeKind kind, String detail, Optional<Duration> retryAfter, Instant now) {
+    List<ProviderEvents.BreakerChange> changes = book.outcome(key, kind, detail, retryAfter, now);
     publish(changes, "");
     shareBreakers(changes, now);
     checkBudget(now);
@@ -827,14 +831,10 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
    * reported no usage keeps it), and the key's throttle takes what the rate-limit headers say
    * (on any response, 429s included).
    */
-  private void learn(Job job, Usage usage, Map<String, String> headers, Instant now) {
+  private void learn(BreakerBook.Key key, long estimate, Usage usage, Map<String, String> headers, Instant now) {
     if (usage.total() > 0) {
-      book.throttle.correct(job.estimate, usage.total(), now);
+      book.throttle.correct(estimate, usage.total(), now);
     }
-    learnHeaders(job.key, headers, now);
-  }
-
-  private static void learnHeaders(BreakerBook.Key key, Map<String, String> headers, Instant now) {
     RateLimitHeaders h = RateLimitHeaders.read(headers, now);
     if (h.saysAnything()) {
       key.throttle.learn(h.requestsLeft(), h.requestsReset(), h.tokensLeft(), h.tokensReset(), now);
