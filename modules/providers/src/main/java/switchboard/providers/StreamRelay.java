@@ -129,11 +129,6 @@ final class StreamRelay {
 
   /** {@code so far} with what {@code delta} reports, if it is a usage report. */
   static Usage merge(Usage soFar, StreamDelta delta) {
-    if (delta instanceof StreamDelta.UsageReport report) {
-      Usage u = report.usage();
-      return new Usage(u.inputTokens() > 0 ? u.inputTokens() : soFar.inputTokens(),
-          u.outputTokens() > 0 ? u.outputTokens() : soFar.outputTokens());
-    }
-    return soFar;
+    return delta instanceof StreamDelta.UsageReport report ? soFar.updatedBy(report.usage()) : soFar;
   }
 }

@@ -8,6 +8,15 @@ public record Usage(long inputTokens, long outputTokens) {
     return inputTokens + outputTokens;
   }
 
+  /**
+   * These counts with what a later report says: each count the report knows (not 0) replaces this
+   * one (streams report input and output tokens in different events, each as a running total).
+   */
+  public Usage updatedBy(Usage report) {
+    return new Usage(report.inputTokens > 0 ? report.inputTokens : inputTokens,
+        report.outputTokens > 0 ? report.outputTokens : outputTokens);
+  }
+
   public Usage plus(Usage other) {
     return new Usage(inputTokens + other.inputTokens, outputTokens + other.outputTokens);
   }

@@ -12,6 +12,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
@@ -29,34 +30,31 @@ import switchboard.providers.wire.ToolCall;
 final class AnthropicCodec {
   private AnthropicCodec() {}
 
-  /** The error type and status of each error of the API (section 4's types on the left). */
-  private static final Map<String, Object[]> ERRORS = Map.ofEntries(
-      Map.entry("invalid_request", new Object[] {400, "invalid_request_error"}),
-      Map.entry("bad_request", new Object[] {400, "invalid_request_error"}),
-      Map.entry("unauthorized", new Object[] {401, "authentication_error"}),
-      Map.entry("out_of_credits", new Object[] {402, "billing_error"}),
-      Map.entry("not_found", new Object[] {404, "not_found_error"}),
-      Map.entry("too_large", new Object[] {413, "request_too_large"}),
-      Map.entry("rate_limited", new Object[] {429, "rate_limit_error"}),
-      Map.entry("budget_exceeded", new Object[] {429, "rate_limit_error"}),
-      Map.entry("auth_failed", new Object[] {502, "api_error"}),
-      Map.entry("unavailable", new Object[] {529, "overloaded_error"}),
-      Map.entry("busy", new Object[] {529, "overloaded_error"}));
-
   /** Anthropic's own 529 for an overloaded API (not a registered HTTP status). */
-  static final org.apache.pekko.http.javadsl.model.StatusCode OVERLOADED =
-      StatusCodes.custom(529, "Overloaded", "The service is overloaded.", false, true);
+  static final StatusCode OVERLOADED = StatusCodes.custom(529, "Overloaded", "The service is overloaded.", false, true);
 
-  /** The Anthropic status of one of the API's error types (500 for an unknown one). */
-  static int status(String type) {
-    Object[] e = ERRORS.get(type);
-    return e == null ? 500 : (Integer) e[0];
-  }
+  /** How one of the API's errors looks on this surface: its status and Anthropic's error type. */
+  private record Shape(StatusCode status, String type) {}
+
+  private static final Shape UNKNOWN = new Shape(StatusCodes.INTERNAL_SERVER_ERROR, "api_error");
+
+  /** The shape of each error of the API (section 4's types on the left). */
+  private static final Map<String, Shape> ERRORS = Map.ofEntries(
+      Map.entry("invalid_request", new Shape(StatusCodes.BAD_REQUEST, "invalid_request_error")),
+      Map.entry("bad_request", new Shape(StatusCodes.BAD_REQUEST, "invalid_request_error")),
+      Map.entry("unauthorized", new Shape(StatusCodes.UNAUTHORIZED, "authentication_error")),
+      Map.entry("out_of_credits", new Shape(StatusCodes.PAYMENT_REQUIRED, "billing_error")),
+      Map.entry("not_found", new Shape(StatusCodes.NOT_FOUND, "not_found_error")),
+      Map.entry("too_large", new Shape(StatusCodes.CONTENT_TOO_LARGE, "request_too_large")),
+      Map.entry("rate_limited", new Shape(StatusCodes.TOO_MANY_REQUESTS, "rate_limit_error")),
+      Map.entry("budget_exceeded", new Shape(StatusCodes.TOO_MANY_REQUESTS, "rate_limit_error")),
+      Map.entry("auth_failed", new Shape(StatusCodes.BAD_GATEWAY, "api_error")),
+      Map.entry("unavailable", new Shape(OVERLOADED, "overloaded_error")),
+      Map.entry("busy", new Shape(OVERLOADED, "overloaded_error")));
 
   /** The Anthropic error type of one of the API's error types ({@code api_error} for an unknown one). */
   static String type(String type) {
-    Object[] e = ERRORS.get(type);
-    return e == null ? "api_error" : (String) e[1];
+    return ERRORS.getOrDefault(type, UNKNOWN).type();
   }
 
   /** {@code {"type": "error", "error": {"type", "message"}}}. */
@@ -82,8 +80,7 @@ final class AnthropicCodec {
     }
     String type = error.path("type").asText();
     ObjectNode body = error(type, error.path("message").asText(""));
-    int status = status(type);
-    return response.withStatus(status == 529 ? OVERLOADED : StatusCodes.get(status))
+    return response.withStatus(ERRORS.getOrDefault(type, UNKNOWN).status())
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, Json.bytes(body)));
   }
 
@@ -286,8 +283,7 @@ final class AnthropicCodec {
     private boolean openIsText;
     private final Map<Integer, Integer> blockOfTool = new java.util.HashMap<>();
     private String stopReason = "end_turn";
-    private long input;
-    private long output;
+    private Usage usage = Usage.NONE;
 
     Encoder(String model, String provider) {
       this.model = model;
@@ -297,9 +293,7 @@ final class AnthropicCodec {
     List<ByteString> encode(StreamDelta delta) {
       List<ByteString> out = new ArrayList<>(3);
       if (delta instanceof StreamDelta.UsageReport report) {
-        Usage u = report.usage();
-        input = u.inputTokens() > 0 ? u.inputTokens() : input;
-        output = u.outputTokens() > 0 ? u.outputTokens() : output;
+        usage = usage.updatedBy(report.usage());
         return out;
       }
       start(out);
@@ -333,7 +327,7 @@ final class AnthropicCodec {
         close(out);
         ObjectNode end = Json.MAPPER.createObjectNode().put("type", "message_delta");
         end.putObject("delta").put("stop_reason", stopReason).putNull("stop_sequence");
-        end.putObject("usage").put("input_tokens", input).put("output_tokens", output);
+        end.putObject("usage").put("input_tokens", usage.inputTokens()).put("output_tokens", usage.outputTokens());
         out.add(event("message_delta", end));
         out.add(event("message_stop", Json.MAPPER.createObjectNode().put("type", "message_stop")));
       }
@@ -351,7 +345,7 @@ final class AnthropicCodec {
       message.put("type", "message").put("role", "assistant").put("model", model);
       message.putArray("content");
       message.putNull("stop_reason").putNull("stop_sequence");
-      message.putObject("usage").put("input_tokens", input).put("output_tokens", 0);
+      message.putObject("usage").put("input_tokens", usage.inputTokens()).put("output_tokens", 0);
       out.add(event("message_start", event));
     }
 

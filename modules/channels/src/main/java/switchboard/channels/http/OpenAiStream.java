@@ -56,8 +56,7 @@ final class OpenAiStream {
     private final String provider;
     private final boolean withUsage;
     private boolean roleSent;
-    private long input;
-    private long output;
+    private Usage usage = Usage.NONE;
 
     Encoder(String model, String provider, boolean withUsage) {
       this.model = model;
@@ -89,9 +88,7 @@ final class OpenAiStream {
         return List.of(chunk(role(OpenAiCodec.JSON.createObjectNode()), finish.reason()));
       }
       if (delta instanceof StreamDelta.UsageReport report) {
-        Usage u = report.usage();
-        input = u.inputTokens() > 0 ? u.inputTokens() : input;
-        output = u.outputTokens() > 0 ? u.outputTokens() : output;
+        usage = usage.updatedBy(report.usage());
         return List.of();
       }
       if (delta instanceof StreamDelta.Failed failed) {
@@ -101,11 +98,11 @@ final class OpenAiStream {
       }
       List<ByteString> out = new ArrayList<>(2);
       if (withUsage) {
-        ObjectNode usage = head();
-        usage.putArray("choices");
-        usage.putObject("usage").put("prompt_tokens", input).put("completion_tokens", output)
-            .put("total_tokens", input + output);
-        out.add(data(usage.toString()));
+        ObjectNode chunk = head();
+        chunk.putArray("choices");
+        chunk.putObject("usage").put("prompt_tokens", usage.inputTokens())
+            .put("completion_tokens", usage.outputTokens()).put("total_tokens", usage.total());
+        out.add(data(chunk.toString()));
       }
       out.add(data("[DONE]"));
       return out;
