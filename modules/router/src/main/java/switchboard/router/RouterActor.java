@@ -95,6 +95,8 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   /** The chain of each route, and of each provider's name and model (that provider first). */
   private final Map<String, List<ProviderHandle>> chains = new HashMap<>();
   private final ModelRoutes routes;
+  /** What {@link GetModels} answers: the routes, then the providers' models. */
+  private final List<String> models;
   private final RouterSettings settings;
   private final RouterEvents events;
 
@@ -123,6 +125,7 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
     this.settings = settings;
     this.events = events;
     this.routes = routes;
+    this.models = routes.models(byPriority.stream().map(ProviderHandle::model).filter(m -> !m.isEmpty()).toList());
     for (ProviderHandle h : byPriority) {
       List<ProviderHandle> first = new ArrayList<>(List.of(h));
       attemptOrder.stream().filter(o -> o != h).forEach(first::add);
@@ -161,14 +164,10 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
         ? attemptOrder : chains.get(model);
     if (order == null && routes.rejectUnknown()) {
       route.replyTo().tell(new RouteResult.Rejected("The model \"" + model + "\" does not exist here. Available models: "
-          + String.join(", ", availableModels()) + ".", "model_not_found"));
+          + String.join(", ", models) + ".", "model_not_found"));
       return;
     }
     walk(route, order == null ? attemptOrder : order);
-  }
-
-  private List<String> availableModels() {
-    return routes.models(byPriority.stream().map(ProviderHandle::model).filter(m -> !m.isEmpty()).toList());
   }
 
   private void walk(Route route, List<ProviderHandle> order) {
@@ -183,7 +182,7 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   }
 
   private Behavior<Command> onGetModels(GetModels request) {
-    request.replyTo().tell(routes.models(byPriority.stream().map(ProviderHandle::model).filter(m -> !m.isEmpty()).toList()));
+    request.replyTo().tell(models);
     return this;
   }
 

@@ -266,14 +266,8 @@ final class HttpApi {
 
   private CompletionStage<Reply> chatCompletion(byte[] body, Optional<String> key) {
     OpenAiCodec.ChatCall call = OpenAiCodec.parseChat(body, "http:chat-completions");
-    Supplier<CompletionStage<Reply>> answer = () -> admitted(
-        () -> route(call),
-        answered -> call.stream()
-            ? eventStream(OpenAiStream.events(OpenAiStream.deltas(answered.success()), answered.success().model(),
-                answered.provider(), call.streamUsage()), answered.provider())
-            : completion(answered),
-        streaming -> eventStream(OpenAiStream.events(streaming.streaming().deltas(), streaming.streaming().model(),
-            streaming.provider(), call.streamUsage()), streaming.provider()));
+    Supplier<CompletionStage<Reply>> answer = () -> routed(call, HttpApi::completion,
+        (deltas, model, provider) -> OpenAiStream.events(deltas, model, provider, call.streamUsage()));
     Optional<Idempotency> idempotency = idempotency(key, body);
     if (idempotency.isEmpty() || idempotencyStore.isEmpty() || call.stream()) {
       return answer.get();
@@ -314,13 +308,31 @@ final class HttpApi {
       throw new InvalidRequest("messages is required (a non-empty array of {\"role\", \"content\"})");
     }
     OpenAiCodec.ChatCall call = OpenAiCodec.chatCall(AnthropicCodec.toChat(root), "http:messages");
+    return routed(call,
+        answered -> reply(StatusCodes.OK, AnthropicCodec.message(answered.success()), providerHeader(answered.provider())),
+        AnthropicCodec::events);
+  }
+
+  /** Writes the pieces of an answer as one surface's server-sent events. */
+  @FunctionalInterface
+  private interface StreamFormat {
+    Source<ByteString, NotUsed> events(Source<StreamDelta, NotUsed> deltas, String model, String provider);
+  }
+
+  /**
+   * Routes {@code call} and answers in one surface's shapes: {@code whole} for a whole answer, or
+   * {@code format}'s events when the caller asked for a stream (a whole answer then goes out as a
+   * stream of its pieces).
+   */
+  private CompletionStage<Reply> routed(
+      OpenAiCodec.ChatCall call, Function<RouteResult.Answered, Reply> whole, StreamFormat format) {
     return admitted(
         () -> route(call),
         answered -> call.stream()
-            ? eventStream(AnthropicCodec.events(OpenAiStream.deltas(answered.success()), answered.success().model(),
+            ? eventStream(format.events(OpenAiStream.deltas(answered.success()), answered.success().model(),
                 answered.provider()), answered.provider())
-            : reply(StatusCodes.OK, AnthropicCodec.message(answered.success()), providerHeader(answered.provider())),
-        streaming -> eventStream(AnthropicCodec.events(streaming.streaming().deltas(), streaming.streaming().model(),
+            : whole.apply(answered),
+        streaming -> eventStream(format.events(streaming.streaming().deltas(), streaming.streaming().model(),
             streaming.provider()), streaming.provider()));
   }
 
