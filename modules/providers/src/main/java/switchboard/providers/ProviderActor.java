@@ -62,7 +62,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * the spend reaches a {@code budget} cap the provider's breaker opens as {@code budget_exceeded}
  * until the cap's window resets.
  *
- * <p>Supervise it with restart: {@link Crash} and any bug restart it; in-flight requests are then
+ * <p>Supervise it with restart: any bug restarts it; in-flight requests are then
  * answered with an {@code unavailable} failure, never left hanging.
  */
 public final class ProviderActor extends AbstractBehavior<ProviderActor.Command> {
@@ -99,11 +99,6 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   /** How many cluster members are up, whether this node probes shared breakers, and its name (from {@link ProviderShare}). */
   record SharedMembers(int up, boolean prober, String node) implements Command {}
-
-  /** Makes the actor throw, for supervision tests and chaos drills. */
-  public enum Crash implements Command {
-    INSTANCE
-  }
 
   /** One call ended: a response, or why there was none (timeout, connection error). */
   private record CallEnded(
@@ -338,7 +333,6 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
         .onMessage(SharedSpend.class, this::onSharedSpend)
         .onMessage(SharedMembers.class, this::onSharedMembers)
         .onMessage(SpendRead.class, this::onSpendRead)
-        .onMessageEquals(Crash.INSTANCE, this::onCrash)
         .onSignal(PreRestart.class, signal -> onStopping())
         .onSignal(PostStop.class, signal -> onStopping())
         .build();
@@ -403,10 +397,6 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
   private Behavior<Command> onSharedMembers(SharedMembers members) {
     clusterChanged(members);
     return this;
-  }
-
-  private Behavior<Command> onCrash() {
-    throw new IllegalStateException("crash drill in provider " + config.name());
   }
 
   private Behavior<Command> onStopping() {

@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import switchboard.testkit.faults.Crashable;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -425,8 +426,8 @@ class ProviderActorTest {
   @Test
   void breakersSurviveACrashAndInFlightMessagesAreAnswered() {
     Behavior<ProviderActor.Command> supervised =
-        Behaviors.supervise(ProviderActor.create(openai(List.of("sk-one")), FAST, Fixtures.NO_UNAVAILABLE_BREAKER,
-            ProviderEvents.NONE, Optional.empty())).onFailure(SupervisorStrategy.restart());
+        Behaviors.supervise(Crashable.wrap(ProviderActor.create(openai(List.of("sk-one")), FAST,
+            Fixtures.NO_UNAVAILABLE_BREAKER, ProviderEvents.NONE, Optional.empty()))).onFailure(SupervisorStrategy.restart());
     ActorRef<ProviderActor.Command> actor = KIT.spawn(supervised);
 
     fake.enqueue(Step.hang());
@@ -436,7 +437,7 @@ class ProviderActorTest {
       assertEquals(1, fake.calls().size());
       return null;
     });
-    actor.tell(ProviderActor.Crash.INSTANCE);
+    Crashable.crash(actor);
     ProviderResult.Failure lost = assertInstanceOf(ProviderResult.Failure.class,
         inFlight.expectMessageClass(ProviderResult.class, Duration.ofSeconds(10)));
     assertEquals(OutcomeKind.UNAVAILABLE, lost.kind());
@@ -444,7 +445,7 @@ class ProviderActorTest {
 
     fake.enqueue(Step.status(402));
     assertEquals(OutcomeKind.OUT_OF_CREDITS, ((ProviderResult.Failure) ask(KIT, actor, request("pay"))).kind());
-    actor.tell(ProviderActor.Crash.INSTANCE);
+    Crashable.crash(actor);
     ProviderResult.Failure after = assertInstanceOf(ProviderResult.Failure.class, ask(KIT, actor, request("again")));
     assertEquals(OutcomeKind.OUT_OF_CREDITS, after.kind());
     assertEquals(0, after.calls());

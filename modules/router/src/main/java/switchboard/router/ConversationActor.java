@@ -120,11 +120,6 @@ public final class ConversationActor
     }
   }
 
-  /** Throw, to exercise supervision (tests and chaos drills). */
-  public enum Crash implements Command {
-    INSTANCE
-  }
-
   /** The owner's answer to {@link Idle}: nothing more will be sent; stop once nothing is pending. */
   public enum Stop implements Command {
     INSTANCE
@@ -367,7 +362,6 @@ public final class ConversationActor
         .onCommand(IdleTimeout.class, this::onIdleTimeout)
         .onCommand(Continue.class, (history, next) -> drain(history))
         .onCommand(Stop.class, this::onStop)
-        .onCommand(Crash.class, this::onCrash)
         .build();
   }
 
@@ -519,10 +513,6 @@ public final class ConversationActor
   private ReplyEffect<Event, History> onStop(History history, Stop stop) {
     stopRequested = true;
     return isIdle() ? Effect().stop().thenNoReply() : Effect().noReply();
-  }
-
-  private ReplyEffect<Event, History> onCrash(History history, Crash crash) {
-    throw new IllegalStateException("crash drill in conversation " + conversationId);
   }
 
   // ---- the queue -------------------------------------------------------------------------------

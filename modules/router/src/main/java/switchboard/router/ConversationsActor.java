@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
+import switchboard.providers.Decorator;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -60,9 +61,6 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
    */
   public record GetHistory(String conversationId, ActorRef<ConversationActor.Turns> replyTo) implements Command {}
 
-  /** Make conversation {@code conversationId} throw, to exercise supervision (tests, chaos drills). */
-  public record Crash(String conversationId) implements Command {}
-
   /** Reply with the ids of the conversations currently alive (for status, metrics and tests). */
   public record GetActive(ActorRef<Set<String>> replyTo) implements Command {}
 
@@ -105,7 +103,6 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
         .onMessage(UserMessage.class, this::onUserMessage)
         .onMessage(Reset.class, this::onReset)
         .onMessage(GetHistory.class, this::onGetHistory)
-        .onMessage(Crash.class, this::onCrash)
         .onMessage(GetActive.class, this::onGetActive)
         .onMessage(FromConversation.class, this::onFromConversation)
         .onMessage(ConversationStopped.class, this::onConversationStopped)
@@ -124,11 +121,6 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
 
   private Behavior<Command> onGetHistory(GetHistory get) {
     deliver(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
-    return this;
-  }
-
-  private Behavior<Command> onCrash(Crash crash) {
-    deliver(crash.conversationId(), ConversationActor.Crash.INSTANCE);
     return this;
   }
 
@@ -231,7 +223,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     recovering.put(id, new ArrayList<>());
     unavailable.remove(id);
     Behavior<ConversationActor.Command> supervised =
-        Behaviors.supervise(ConversationActor.create(id, router, settings, ownerAdapter))
+        Behaviors.supervise(Decorator.decorate(getContext().getSystem(), ConversationActor.create(id, router, settings, ownerAdapter)))
             .onFailure(
                 SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
                     .withMaxRestarts(MAX_RESTARTS));

@@ -50,7 +50,6 @@ public final class ShardedConversations extends AbstractBehavior<ConversationsAc
         .onMessage(ConversationsActor.UserMessage.class, this::onUserMessage)
         .onMessage(ConversationsActor.Reset.class, this::onReset)
         .onMessage(ConversationsActor.GetHistory.class, this::onGetHistory)
-        .onMessage(ConversationsActor.Crash.class, this::onCrash)
         .onMessage(ConversationsActor.GetActive.class, this::onGetActive)
         .build();
   }
@@ -71,11 +70,6 @@ public final class ShardedConversations extends AbstractBehavior<ConversationsAc
 
   private Behavior<ConversationsActor.Command> onGetHistory(ConversationsActor.GetHistory get) {
     send(get.conversationId(), new ConversationActor.GetHistory(get.replyTo()));
-    return this;
-  }
-
-  private Behavior<ConversationsActor.Command> onCrash(ConversationsActor.Crash crash) {
-    send(crash.conversationId(), ConversationActor.Crash.INSTANCE);
     return this;
   }
 

@@ -19,11 +19,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.OutcomeKind;
+import switchboard.testkit.faults.Crashable;
 
 class ConversationsActorTest {
   /** Conversations are event-sourced: the persistence testkit's in-memory journal and snapshot store stand in for the store. */
   static final ActorTestKit kit = ActorTestKit.create(
-      PersistenceTestKitPlugin.getInstance().config()
+      ConfigFactory.parseString("pekko.switchboard-test.behavior-decorator = \"switchboard.testkit.faults.Crashable\"")
+          .withFallback(PersistenceTestKitPlugin.getInstance().config())
           .withFallback(PersistenceTestKitSnapshotPlugin.config())
           .withFallback(ConfigFactory.load()));
   static final Duration WAIT = Duration.ofSeconds(10);
@@ -188,7 +190,7 @@ class ConversationsActorTest {
 
     conversations.tell(new ConversationsActor.UserMessage("a", "hold this", inFlight.getRef()));
     conversations.tell(new ConversationsActor.UserMessage("a", "queued", queued.getRef()));
-    conversations.tell(new ConversationsActor.Crash("a"));
+    Crashable.crashChild(conversations, ConversationsActor.childName("a"));
 
     for (TestProbe<RouteResult> probe : List.of(inFlight, queued)) {
       RouteResult.Failed failed = assertInstanceOf(RouteResult.Failed.class, probe.expectMessageClass(RouteResult.class, WAIT));

@@ -15,11 +15,17 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.Http;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import switchboard.channels.Channel;
 import switchboard.channels.http.HttpChannel;
 import switchboard.supervision.ops.ProviderCallLogSetup;
 import switchboard.supervision.ops.ShutdownRecord;
@@ -50,6 +56,11 @@ public final class Gateway implements AutoCloseable {
   /** Set once by whoever ends this run first: {@link #shutdown} or the system terminating by itself. */
   private final AtomicBoolean ending = new AtomicBoolean();
   private boolean stopped;
+  /** The drain's unanswered count, once the shutdown's drain is over. */
+  private final CompletableFuture<Integer> unanswered = new CompletableFuture<>();
+
+  /** Why {@link CoordinatedShutdown} ran: a stop asked for with {@code reason} (e.g. SIGTERM). */
+  private record Requested(String reason) implements CoordinatedShutdown.Reason {}
 
   /** Why a gateway could not start (e.g. its HTTP port is taken): one line for the operator. */
   public static final class StartFailure extends Exception {
@@ -116,16 +127,18 @@ public final class Gateway implements AutoCloseable {
     AutoCloseable providerLog = ProviderCallLogSetup.attach(config.providerLog());
     ActorSystem<GatewayRoot.Command> system = ActorSystem.create(
         GatewayRoot.create(config, registry, previous), "switchboard",
-        config.cluster().pekkoConfig().withFallback(config.store().pekkoConfig()).withFallback(config.config()));
+        shutdownPhases(config).withFallback(config.cluster().pekkoConfig())
+            .withFallback(config.store().pekkoConfig()).withFallback(config.config()));
     try {
       GatewayRoot.Children children =
           await(AskPattern.ask(system, GatewayRoot.GetChildren::new, BIND_TIMEOUT, system.scheduler()));
       Optional<InetSocketAddress> address = Optional.empty();
       if (children.http().isPresent()) {
-        address = Optional.of(await(AskPattern.ask(
+        address = Optional.of(await(AskPattern.<Channel.Command, InetSocketAddress>ask(
             children.http().get(), HttpChannel.GetBinding::new, BIND_TIMEOUT, system.scheduler())));
       }
       Gateway gateway = new Gateway(config, system, registry, providerLog, children, address, started, previous);
+      gateway.addShutdownTasks();
       ShutdownRecord.markRunning(config.dataDir(), started);
       system.getWhenTerminated().thenRunAsync(gateway::onTerminatedByItself);
       return gateway;
@@ -137,6 +150,48 @@ public final class Gateway implements AutoCloseable {
               + " within " + BIND_TIMEOUT.toSeconds() + "s (see the log above)",
           e);
     }
+  }
+
+  /**
+   * The phases of Pekko's {@link CoordinatedShutdown} that stop a gateway, with timeouts that fit
+   * {@code shutdown-timeout}: the drain's wait runs in {@code service-requests-done}.
+   */
+  private static Config shutdownPhases(GatewayConfig config) {
+    long drain = config.shutdownTimeout().plus(GatewayRoot.DRAIN_SLACK).plusSeconds(5).toMillis();
+    return ConfigFactory.parseString(
+        "pekko.coordinated-shutdown.phases.service-requests-done.timeout = " + drain + "ms\n"
+            + "pekko.coordinated-shutdown.phases.service-unbind.timeout = 5s\n"
+            + "pekko.coordinated-shutdown.phases.service-stop.timeout = 10s");
+  }
+
+  /**
+   * How this gateway stops, as {@link CoordinatedShutdown} tasks, whoever starts the shutdown (a
+   * SIGTERM through {@link #shutdown}, a cluster downing this node, the JVM exiting): in {@code
+   * service-unbind} every channel is told to drain (the HTTP channel refuses new messages at once);
+   * in {@code service-requests-done} the accepted messages are answered, for at most {@code
+   * shutdown-timeout}, and the unanswered count is kept for {@code last-shutdown.json}; in {@code
+   * service-stop} the pooled connections to the providers close. Pekko's later phases leave the
+   * cluster and terminate the actor system.
+   */
+  private void addShutdownTasks() {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    Duration timeout = config.shutdownTimeout();
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "switchboard-drain-channels", () -> {
+      AskPattern.<GatewayRoot.Command, GatewayRoot.Drained>ask(
+              system, replyTo -> new GatewayRoot.Drain(timeout, replyTo),
+              timeout.plus(GatewayRoot.DRAIN_SLACK).plusSeconds(2), system.scheduler())
+          .whenComplete((done, failure) -> {
+            if (failure != null) {
+              LOG.warn("drain did not finish: {}", failure.toString());
+            }
+            unanswered.complete(done == null ? 0 : done.unanswered());
+          });
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "switchboard-answer-accepted",
+        () -> unanswered.thenApply(count -> Done.getInstance()));
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "switchboard-close-provider-connections",
+        () -> Http.get(system).shutdownAllConnectionPools().thenApply(done -> Done.getInstance()));
   }
 
   /** The actor system ended without {@link #shutdown}: Pekko gave up after a fatal error. Recorded. */
@@ -205,20 +260,6 @@ public final class Gateway implements AutoCloseable {
     return lastShutdown;
   }
 
-  /**
-   * Closes the pooled connections to the providers (every call is answered by now), so the pools
-   * do not complain that they were shut down unexpectedly when the actor system goes.
-   */
-  private void closeProviderConnections() {
-    try {
-      Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(5, TimeUnit.SECONDS);
-    } catch (ExecutionException | TimeoutException e) {
-      LOG.debug("provider connection pools did not close in time: {}", e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   /** Completes when the actor system has terminated, for whatever reason. */
   public CompletionStage<?> whenTerminated() {
     return system.getWhenTerminated();
@@ -250,29 +291,18 @@ public final class Gateway implements AutoCloseable {
     }
     LOG.info("stopping ({}): answering the accepted messages, for at most {}", reason, config.shutdownTimeout());
     Duration timeout = config.shutdownTimeout();
-    int unanswered = 0;
     try {
-      unanswered = AskPattern.<GatewayRoot.Command, GatewayRoot.Drained>ask(
-              system, replyTo -> new GatewayRoot.Drain(timeout, replyTo), timeout.plusSeconds(2), system.scheduler())
-          .toCompletableFuture()
-          .get(timeout.toMillis() + 3000, TimeUnit.MILLISECONDS)
-          .unanswered();
-    } catch (ExecutionException | TimeoutException e) {
-      LOG.warn("drain did not finish: {}", e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    if (unanswered > 0) {
-      LOG.warn("{} messages were still unanswered after shutdown-timeout {}", unanswered, timeout);
-    }
-    closeProviderConnections();
-    system.terminate();
-    try {
+      CoordinatedShutdown.get(system).runAll(new Requested(reason)).toCompletableFuture()
+          .get(timeout.toSeconds() + 60, TimeUnit.SECONDS);
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
       LOG.warn("actor system did not terminate cleanly: {}", e.toString());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    int unanswered = this.unanswered.getNow(0);
+    if (unanswered > 0) {
+      LOG.warn("{} messages were still unanswered after shutdown-timeout {}", unanswered, timeout);
     }
     ShutdownRecord record = ShutdownRecord.now(reason, unanswered, Optional.of(started), Optional.empty());
     record.write(config.dataDir());

@@ -21,6 +21,8 @@ import switchboard.providers.config.BreakerConfig;
 import switchboard.providers.config.ConfigReader;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.providers.config.RetryConfig;
+import switchboard.channels.ChannelSettings;
+import switchboard.channels.Channels;
 import switchboard.channels.http.HttpChannelConfig;
 import switchboard.channels.telegram.TelegramConfig;
 import switchboard.router.ConversationSettings;
@@ -49,8 +51,7 @@ public record GatewayConfig(
     BreakerConfig breaker,
     RouterSettings router,
     ConversationSettings conversations,
-    HttpChannelConfig http,
-    TelegramConfig telegram,
+    List<ChannelSettings> channels,
     Path dataDir,
     Duration shutdownTimeout,
     AlertsConfig alerts,
@@ -62,7 +63,23 @@ public record GatewayConfig(
 
   public GatewayConfig {
     providers = List.copyOf(providers);
+    channels = List.copyOf(channels);
     warnings = List.copyOf(warnings);
+  }
+
+  /** {@code switchboard.channels.http}. */
+  public HttpChannelConfig http() {
+    return Channels.find(channels, HttpChannelConfig.class).orElseThrow();
+  }
+
+  /** {@code switchboard.channels.telegram}. */
+  public TelegramConfig telegram() {
+    return Channels.find(channels, TelegramConfig.class).orElse(TelegramConfig.DEFAULT);
+  }
+
+  /** The channels this gateway starts, in registry order. */
+  public List<ChannelSettings> enabledChannels() {
+    return channels.stream().filter(ChannelSettings::enabled).toList();
   }
 
   /** Environment variable that overrides {@code switchboard.data-dir}. */
@@ -180,11 +197,14 @@ public record GatewayConfig(
     BreakerConfig breaker = BreakerConfig.read(r);
     RouterSettings router = RouterSettings.read(r);
     ConversationSettings conversations = ConversationSettings.read(r);
-    HttpChannelConfig http = HttpChannelConfig.read(r);
-    TelegramConfig telegram = TelegramConfig.read(r);
+    List<ChannelSettings> read = Channels.read(r);
+    HttpChannelConfig http = Channels.find(read, HttpChannelConfig.class).orElseThrow();
     Path dataDir = workingDir.resolve(dataDir(r, env));
     Duration shutdownTimeout = positive(r, "shutdown-timeout", Duration.ofSeconds(10));
     AlertsConfig alerts = AlertsConfig.read(r);
+    List<ChannelSettings> channels = read.stream()
+        .map(c -> c instanceof TelegramConfig telegram ? telegram.withAdminChat(alerts.telegramChatId()) : c)
+        .toList();
     ProviderLogConfig logged = ProviderLogConfig.read(r);
     ProviderLogConfig providerLog = new ProviderLogConfig(workingDir.resolve(logged.path()), logged.level());
     StoreConfig store = StoreConfig.read(r, dataDir);
@@ -209,7 +229,7 @@ public record GatewayConfig(
       throw new Invalid(problems);
     }
     return new GatewayConfig(
-        file, resolved, providers, retry, breaker, router, conversations, http, telegram, dataDir, shutdownTimeout, alerts,
+        file, resolved, providers, retry, breaker, router, conversations, channels, dataDir, shutdownTimeout, alerts,
         providerLog, store, cluster, routes, warnings);
   }
 

@@ -24,12 +24,12 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import switchboard.channels.ChannelStatusProbe;
-import switchboard.channels.ChannelStatus;
+import switchboard.channels.Channel;
+import switchboard.channels.ChannelContext;
+import switchboard.channels.ChannelSettings;
+import switchboard.channels.GatewayStatus;
 import switchboard.channels.http.HttpChannel;
-import switchboard.channels.http.StatusExtras;
-import switchboard.channels.telegram.TelegramChannel;
-import switchboard.channels.telegram.TelegramLedger;
+import switchboard.providers.Decorator;
 import switchboard.providers.FileProviderState;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.PekkoProviderState;
@@ -72,14 +72,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
   static final Duration RESET_AFTER = Duration.ofSeconds(30);
 
-  /** How often a drain asks the Telegram channel for its pending count (it has no drain protocol). */
-  static final Duration DRAIN_POLL = Duration.ofMillis(50);
-
-  /** How long past the drain's deadline the root still waits for the HTTP channel's own (timed) answer. */
-  static final Duration HTTP_DRAIN_SLACK = Duration.ofSeconds(1);
-
-  /** How long a status probe of another channel, or the alerts actor, may take. */
-  static final Duration STATUS_TIMEOUT = Duration.ofSeconds(2);
+  /** How long past the drain's deadline the root still waits for a channel's own (timed) answer. */
+  static final Duration DRAIN_SLACK = Duration.ofSeconds(1);
 
   public sealed interface Command {}
 
@@ -95,38 +89,48 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   /** The answer to {@link Drain}: how many accepted messages were still unanswered (0 = all answered). */
   public record Drained(int unanswered) {}
 
-  /** The children as the root spawned them; a restarted child keeps its reference. */
+  /**
+   * The children as the root spawned them; a restarted child keeps its reference. {@code channels}
+   * are the enabled ones by name, in start order (in a cluster, a one-per-cluster channel is the
+   * proxy to its singleton).
+   */
   public record Children(
       Map<String, ActorRef<ProviderActor.Command>> providers,
       ActorRef<RouterActor.Command> router,
       ActorRef<ConversationsActor.Command> conversations,
-      Optional<ActorRef<HttpChannel.Command>> http,
-      Optional<ActorRef<TelegramChannel.Command>> telegram,
-      ActorRef<AlertsActor.Command> alerts) {}
+      Map<String, ActorRef<Channel.Command>> channels,
+      ActorRef<AlertsActor.Command> alerts,
+      ActorRef<GatewayStatus.Command> status) {
 
-  private enum DrainTick implements Command {
+    /** The channel called {@code name}, when it runs. */
+    public Optional<ActorRef<Channel.Command>> channel(String name) {
+      return Optional.ofNullable(channels.get(name));
+    }
+
+    /** The HTTP channel, when it runs. */
+    public Optional<ActorRef<Channel.Command>> http() {
+      return channel(HttpChannel.NAME);
+    }
+  }
+
+  private enum DrainDeadline implements Command {
     INSTANCE
   }
 
-  /** The HTTP channel's answer to its {@link HttpChannel.Drain}. */
-  private record HttpDrained(int unanswered) implements Command {}
+  /** A channel's answer to its {@link Channel.Drain}. */
+  private record ChannelDrained(Channel.Drained drained) implements Command {}
 
-  /** The Telegram channel's pending count, asked for during a drain. */
-  private record TelegramPending(int pending) implements Command {}
-
-  /** An alert for the admin chat ({@code alerts.telegram-chat-id}), passed on to the Telegram channel. */
-  private record NotifyAdmin(long chatId, String text) implements Command {}
-
-  private record Draining(Instant deadline, List<ActorRef<Drained>> replyTo) {}
+  /** An alert for whichever channel has an admin destination: handed to every channel. */
+  private record NotifyAdmin(String text) implements Command {}
 
   private final TimerScheduler<Command> timers;
   private final Children children;
-  private final boolean clustered;
+  /** The channels a drain waits for: those running on this node (not a singleton that lives on another). */
+  private final List<String> drainable = new ArrayList<>();
   private final Map<ActorRef<?>, String> names = new HashMap<>();
-  private Optional<Draining> draining = Optional.empty();
-  /** The HTTP channel's unanswered count once it has drained; empty while it drains. */
-  private Optional<Integer> httpUnanswered = Optional.empty();
-  private int telegramPending;
+  private final List<ActorRef<Drained>> drainWaiters = new ArrayList<>();
+  private final Map<String, Integer> drainedChannels = new LinkedHashMap<>();
+  private boolean draining;
   private Optional<Drained> drained = Optional.empty();
 
   /** The root of a gateway running {@code config}; channel and provider meters go to {@code registry}. */
@@ -149,15 +153,11 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
       Optional<ShutdownRecord> lastShutdown) {
     super(context);
     this.timers = timers;
-    this.clustered = config.cluster().enabled();
 
     ActorRef<Command> self = context.getSelf();
-    Optional<java.util.function.Consumer<String>> adminChat =
-        config.telegram().enabled()
-            ? config.alerts().telegramChatId().map(chatId -> text -> self.tell(new NotifyAdmin(chatId, text)))
-            : Optional.empty();
-    ActorRef<AlertsActor.Command> alerts =
-        spawn(AlertsActor.create(config.alerts(), fallbackPlan(config), adminChat), "alerts");
+    ActorRef<AlertsActor.Command> alerts = spawn(
+        AlertsActor.create(config.alerts(), fallbackPlan(config), Optional.of(text -> self.tell(new NotifyAdmin(text)))),
+        "alerts");
     ProviderMetrics providerMetrics = new ProviderMetrics(registry);
     ProviderHistory providerHistory = new ProviderHistory();
     ProviderEvents events =
@@ -189,49 +189,28 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
                 ? ShardedConversations.create(router, config.conversations())
                 : ConversationsActor.create(router, config.conversations()),
             "conversations");
-    Optional<ActorRef<TelegramChannel.Command>> telegram =
-        !config.telegram().enabled() ? Optional.empty()
-            : config.cluster().enabled() ? Optional.of(telegramSingleton(config, conversations, registry))
-            : Optional.of(
-                spawn(
-                    TelegramChannel.create(
-                        config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout(),
-                        Optional.of(spawn(TelegramLedger.create(), "telegram-ledger"))),
-                    TelegramChannel.NAME));
-    List<ChannelStatusProbe> otherChannels = telegram.map(t -> List.of(probe(t))).orElse(List.of());
-    Optional<ActorRef<HttpChannel.Command>> http =
-        config.http().enabled()
-            ? Optional.of(
-                spawn(
-                    HttpChannel.create(
-                        config.http(), router, conversations, otherChannels, registry,
-                        config.router().requestTimeout(), statusExtras(alerts, lastShutdown, config), providerHistory),
-                    HttpChannel.NAME))
-            : Optional.empty();
-    this.children = new Children(Map.copyOf(providers), router, conversations, http, telegram, alerts);
-    List<String> channels = new ArrayList<>();
-    http.ifPresent(h -> channels.add(HttpChannel.NAME));
-    telegram.ifPresent(t -> channels.add("telegram"));
+    ActorRef<GatewayStatus.Command> status =
+        spawn(StatusActor.create(router, alerts, lastShutdown, config.cluster().enabled()), "status");
+    var system = context.getSystem();
+    ChannelContext channelContext = new ChannelContext(
+        router, conversations, registry, config.router().requestTimeout(), config.dataDir(), status, providerHistory,
+        config.cluster().enabled() ? () -> ClusterView.notServing(system) : Optional::empty);
+    Map<String, ActorRef<Channel.Command>> channels = new LinkedHashMap<>();
+    for (ChannelSettings channel : config.enabledChannels()) {
+      boolean singleton = channel.onePerCluster() && config.cluster().enabled();
+      ActorRef<Channel.Command> ref = singleton
+          ? ClusterSingleton.get(system).init(SingletonActor.of(supervised(Decorator.decorate(system, channel.behavior(channelContext))), channel.name()))
+          : spawn(channel.behavior(channelContext), channel.name());
+      if (!singleton) {
+        drainable.add(channel.name());
+      }
+      channels.put(channel.name(), ref);
+      status.tell(new StatusActor.ChannelStarted(channel.name(), ref));
+    }
+    this.children = new Children(Map.copyOf(providers), router, conversations, channels, alerts, status);
     context.getLog().info(
         "gateway started: providers {} by priority, channels {}",
-        handles.stream().map(ProviderHandle::name).toList(), channels);
-  }
-
-  /**
-   * In a cluster exactly one node polls Telegram: the channel (with its ledger, whose bookkeeping is in
-   * the shared store) is a Cluster Singleton on the oldest node, and every node talks to it through
-   * the returned proxy. When that node goes, the next oldest starts it and reads the ledger.
-   */
-  private ActorRef<TelegramChannel.Command> telegramSingleton(
-      GatewayConfig config, ActorRef<ConversationsActor.Command> conversations, PrometheusMeterRegistry registry) {
-    Behavior<TelegramChannel.Command> channel = Behaviors.setup(context -> {
-      ActorRef<TelegramLedger.Command> ledger = context.spawn(supervised(TelegramLedger.create()), "telegram-ledger");
-      return Behaviors.supervise(TelegramChannel.create(
-              config.telegram(), conversations, config.dataDir(), registry, config.router().requestTimeout(), Optional.of(ledger)))
-          .onFailure(SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
-              .withResetBackoffAfter(RESET_AFTER).withStopChildren(false));
-    });
-    return ClusterSingleton.get(getContext().getSystem()).init(SingletonActor.of(channel, TelegramChannel.NAME));
+        handles.stream().map(ProviderHandle::name).toList(), List.copyOf(channels.keySet()));
   }
 
   /**
@@ -256,48 +235,6 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     return FallbackPlan.of(order, config.router(), keys);
   }
 
-  private ChannelStatusProbe probe(ActorRef<TelegramChannel.Command> telegram) {
-    var system = getContext().getSystem();
-    return () -> AskPattern.ask(telegram, TelegramChannel.GetStatus::new, STATUS_TIMEOUT, system.scheduler());
-  }
-
-  /**
-   * What {@code /api/status} shows beyond the channels' view: {@code alerts} (the recent ones, newest
-   * first; left out when the alerts actor does not answer) and {@code last_shutdown} (when known).
-   */
-  private StatusExtras statusExtras(
-      ActorRef<AlertsActor.Command> alerts, Optional<ShutdownRecord> lastShutdown, GatewayConfig config) {
-    var system = getContext().getSystem();
-    StatusExtras extras = () -> AskPattern.<AlertsActor.Command, List<Alert>>ask(
-            alerts, AlertsActor.GetRecent::new, STATUS_TIMEOUT, system.scheduler())
-        .toCompletableFuture()
-        .thenApply(Optional::of)
-        .exceptionally(failure -> Optional.empty())
-        .thenApply(recent -> {
-          Map<String, Object> fields = new LinkedHashMap<>();
-          recent.ifPresent(list -> fields.put("alerts", list.stream().map(Alert::toJson).toList()));
-          lastShutdown.ifPresent(record -> fields.put("last_shutdown", record.toJson()));
-          if (config.cluster().enabled()) {
-            fields.put("cluster", ClusterView.json(system));
-          }
-          return fields;
-        });
-    if (!config.cluster().enabled()) {
-      return extras;
-    }
-    return new StatusExtras() {
-      @Override
-      public java.util.concurrent.CompletionStage<Map<String, Object>> fields() {
-        return extras.fields();
-      }
-
-      @Override
-      public Optional<String> notServing() {
-        return ClusterView.notServing(system);
-      }
-    };
-  }
-
   /** Fallbacks become metrics; a message that no provider could answer becomes an alert. */
   private static RouterEvents routerEvents(
       ProviderMetrics metrics, ActorRef<AlertsActor.Command> alerts, int providerCount, GatewayConfig config) {
@@ -320,7 +257,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
   /** Spawns {@code behavior} under the gateway's bounded restart-with-backoff and watches it. */
   private <T> ActorRef<T> spawn(Behavior<T> behavior, String name) {
-    ActorRef<T> ref = getContext().spawn(supervised(behavior), name);
+    ActorRef<T> ref = getContext().spawn(supervised(Decorator.decorate(getContext().getSystem(), behavior)), name);
     getContext().watch(ref);
     names.put(ref, name);
     return ref;
@@ -338,9 +275,8 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
     return newReceiveBuilder()
         .onMessage(GetChildren.class, get -> onGetChildren(get.replyTo()))
         .onMessage(Drain.class, this::onDrain)
-        .onMessageEquals(DrainTick.INSTANCE, this::onDrainTick)
-        .onMessage(HttpDrained.class, this::onHttpDrained)
-        .onMessage(TelegramPending.class, this::onTelegramPending)
+        .onMessage(ChannelDrained.class, this::onChannelDrained)
+        .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
         .onMessage(NotifyAdmin.class, this::onNotifyAdmin)
         .onSignal(ChildFailed.class, this::onChildFailed)
         .onSignal(Terminated.class, this::onTerminated)
@@ -353,77 +289,58 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
   }
 
   /**
-   * Asks the HTTP channel to drain (it refuses new messages and says when the accepted ones are
-   * answered, then unbinds) and polls the Telegram channel's pending count, which keeps polling: what it
-   * accepts is journaled and answered after a restart anyway. Replies once both are done or the time is up.
+   * Asks every channel running on this node to drain ({@link Channel.Drain}: no new messages, or kept
+   * for after the restart, and an answer once the accepted ones are answered) and replies once all
+   * have answered, or a little after {@code timeout}. A one-per-cluster channel on another node is
+   * not waited for: it keeps running there, and moves with its bookkeeping when its node stops.
    */
   private Behavior<Command> onDrain(Drain drain) {
     if (drained.isPresent()) {
       drain.replyTo().tell(drained.get());
       return this;
     }
-    if (draining.isPresent()) {
-      draining.get().replyTo().add(drain.replyTo());
-      return this;
+    drainWaiters.add(drain.replyTo());
+    if (!draining) {
+      draining = true;
+      ActorRef<Channel.Drained> answers = getContext().messageAdapter(Channel.Drained.class, ChannelDrained::new);
+      drainable.forEach(name -> children.channels().get(name).tell(new Channel.Drain(drain.timeout(), answers)));
+      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout().plus(DRAIN_SLACK));
+      finishDrainWhenDone();
     }
-    draining = Optional.of(new Draining(Instant.now().plus(drain.timeout()), new ArrayList<>(List.of(drain.replyTo()))));
-    httpUnanswered = children.http().isPresent() ? Optional.empty() : Optional.of(0);
-    children.http().ifPresent(http -> http.tell(new HttpChannel.Drain(
-        drain.timeout(), getContext().messageAdapter(HttpChannel.Drained.class, d -> new HttpDrained(d.unanswered())))));
-    telegramPending = drainsTelegram() ? 1 : 0;
-    timers.startTimerAtFixedRate(DrainTick.INSTANCE, DRAIN_POLL);
-    return onDrainTick();
+    return this;
   }
 
-  /**
-   * Whether a drain waits for Telegram: not in a cluster, where the channel is a singleton that may
-   * live on another node, and moves with its ledger when this one stops.
-   */
-  private boolean drainsTelegram() {
-    return children.telegram().isPresent() && !clustered;
+  private Behavior<Command> onChannelDrained(ChannelDrained answer) {
+    drainedChannels.put(answer.drained().channel(), answer.drained().unanswered());
+    finishDrainWhenDone();
+    return this;
   }
 
-  private Behavior<Command> onHttpDrained(HttpDrained done) {
-    httpUnanswered = Optional.of(done.unanswered());
-    return onDrainTick();
+  private Behavior<Command> onDrainDeadline() {
+    drainable.stream().filter(name -> !drainedChannels.containsKey(name)).forEach(name ->
+        getContext().getLog().warn("the {} channel did not report its drain; its pending count is unknown", name));
+    finish();
+    return this;
+  }
+
+  private void finishDrainWhenDone() {
+    if (drainedChannels.keySet().containsAll(drainable)) {
+      finish();
+    }
+  }
+
+  private void finish() {
+    if (drained.isPresent()) {
+      return;
+    }
+    timers.cancel(DrainDeadline.INSTANCE);
+    drained = Optional.of(new Drained(drainedChannels.values().stream().mapToInt(Integer::intValue).sum()));
+    drainWaiters.forEach(waiting -> waiting.tell(drained.get()));
+    drainWaiters.clear();
   }
 
   private Behavior<Command> onNotifyAdmin(NotifyAdmin notify) {
-    children.telegram().ifPresent(t -> t.tell(new TelegramChannel.Notify(notify.chatId(), notify.text())));
-    return this;
-  }
-
-  private Behavior<Command> onTelegramPending(TelegramPending pending) {
-    telegramPending = pending.pending();
-    return this;
-  }
-
-  /**
-   * Done when the HTTP channel has drained (it answers by the deadline itself, with its unanswered
-   * count) and Telegram has nothing pending, or Telegram's time is up.
-   */
-  private Behavior<Command> onDrainTick() {
-    if (drainsTelegram()) {
-      children.telegram().ifPresent(t ->
-          getContext().ask(ChannelStatus.class, t, STATUS_TIMEOUT, TelegramChannel.GetStatus::new,
-              (status, failure) -> new TelegramPending(status == null ? 0 : status.pending())));
-    }
-    draining.ifPresent(
-        d -> {
-          Instant now = Instant.now();
-          boolean httpDone = httpUnanswered.isPresent() || !now.isBefore(d.deadline().plus(HTTP_DRAIN_SLACK));
-          boolean telegramDone = telegramPending == 0 || !now.isBefore(d.deadline());
-          if (httpDone && telegramDone) {
-            if (httpUnanswered.isEmpty()) {
-              getContext().getLog().warn("the HTTP channel did not report its drain; its pending count is unknown");
-            }
-            timers.cancel(DrainTick.INSTANCE);
-            Drained result = new Drained(httpUnanswered.orElse(0) + telegramPending);
-            drained = Optional.of(result);
-            d.replyTo().forEach(r -> r.tell(result));
-            draining = Optional.empty();
-          }
-        });
+    children.channels().values().forEach(channel -> channel.tell(new Channel.AdminNotice(notify.text())));
     return this;
   }
 
@@ -442,7 +359,7 @@ public final class GatewayRoot extends AbstractBehavior<GatewayRoot.Command> {
 
   private Behavior<Command> onTerminated(Terminated terminated) {
     String name = names.getOrDefault(terminated.getRef(), terminated.getRef().path().name());
-    if (draining.isEmpty() && drained.isEmpty()) {
+    if (!draining) {
       getContext().getLog().warn("{} stopped", name);
     }
     return this;

@@ -1,5 +1,7 @@
 package switchboard.supervision;
 
+import switchboard.testkit.faults.Crashable;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -35,7 +37,7 @@ class SupervisionTest extends TwoProviderTest {
       CompletableFuture<TestGateway.Reply> caught = gw.sayAsync("alice", "hello");
       eventually("the call at the primary", () -> primary.calls().size() == 1);
 
-      gw.gateway.children().providers().get("primary").tell(ProviderActor.Crash.INSTANCE);
+      Crashable.crash(gw.gateway.children().providers().get("primary"));
 
       TestGateway.Reply answered = caught.get(10, TimeUnit.SECONDS);
       assertEquals(200, answered.status(), answered.body());
@@ -55,7 +57,7 @@ class SupervisionTest extends TwoProviderTest {
       CompletableFuture<TestGateway.Reply> caught = gw.sayAsync("eve", "hello");
       eventually("the call at the primary", () -> primary.calls().size() == 1);
 
-      gw.gateway.children().conversations().tell(new ConversationsActor.Crash("http:eve"));
+      Crashable.crashChild(gw.gateway.children().conversations(), "conversation-http%3Aeve");
 
       TestGateway.Reply answered = caught.get(10, TimeUnit.SECONDS);
       assertTrue(answered.status() >= 500, answered.status() + " " + answered.body());
@@ -80,7 +82,7 @@ class SupervisionTest extends TwoProviderTest {
       CompletableFuture<TestGateway.Reply> caught = gw.sayAsync("gina", "hello");
       eventually("the call at the primary", () -> primary.calls().size() == 1);
 
-      gw.gateway.children().http().orElseThrow().tell(HttpChannel.Crash.INSTANCE);
+      Crashable.crash(gw.gateway.children().http().orElseThrow());
 
       TestGateway.Reply answered = caught.get(10, TimeUnit.SECONDS);
       assertEquals(200, answered.status(), answered.body());

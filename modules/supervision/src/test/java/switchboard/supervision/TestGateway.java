@@ -44,7 +44,8 @@ final class TestGateway implements AutoCloseable {
 
   /**
    * Starts a gateway with {@code providers} (HOCON objects) and small, test-friendly timings;
-   * {@code extra} is appended inside {@code switchboard { }}.
+   * {@code extra} is appended inside {@code switchboard { }}. Every supervised actor can be crashed
+   * with the testkit's {@code Crashable}.
    */
   static TestGateway start(Path dir, List<String> providers, String extra) throws Exception {
     String conf =
@@ -55,7 +56,8 @@ final class TestGateway implements AutoCloseable {
             + "  shutdown-timeout = 5s\n"
             + "  channels.http.port = 0\n"
             + "  " + extra + "\n"
-            + "}\n";
+            + "}\n"
+            + "pekko.switchboard-test.behavior-decorator = \"switchboard.testkit.faults.Crashable\"\n";
     Path file = dir.resolve("gateway.conf");
     Files.writeString(file, conf);
     return new TestGateway(Gateway.start(GatewayConfig.load(file, Map.of(), dir)));

@@ -67,7 +67,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
-import switchboard.channels.ChannelStatusProbe;
+import switchboard.channels.GatewayStatus;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderResult;
@@ -136,13 +136,12 @@ final class HttpApi {
   private final Duration askTimeout;
   private final ActorRef<RouterActor.Command> router;
   private final ActorRef<ConversationsActor.Command> conversations;
-  private final List<ChannelStatusProbe> otherChannels;
+  private final ActorRef<GatewayStatus.Command> status;
   private final PrometheusMeterRegistry registry;
   private final ActorSystem<?> system;
   private final PendingGate gate;
   private final ChannelMetrics metrics;
-  private final Supplier<String> state;
-  private final StatusExtras extras;
+  private final Supplier<Optional<String>> notServing;
   private final byte[] indexPage;
   /** The {@code created} of every model in {@code GET /v1/models}: when this channel started. */
   private final long startedEpochSeconds;
@@ -156,26 +155,24 @@ final class HttpApi {
       Duration askTimeout,
       ActorRef<RouterActor.Command> router,
       ActorRef<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> otherChannels,
+      ActorRef<GatewayStatus.Command> status,
       PrometheusMeterRegistry registry,
       ActorSystem<?> system,
       PendingGate gate,
       ChannelMetrics metrics,
-      Supplier<String> state,
-      StatusExtras extras,
+      Supplier<Optional<String>> notServing,
       ProviderHistory providerHistory,
       Optional<ActorRef<IdempotencyStore.Command>> idempotencyStore) {
     this.config = config;
     this.askTimeout = askTimeout;
     this.router = router;
     this.conversations = conversations;
-    this.otherChannels = List.copyOf(otherChannels);
+    this.status = status;
     this.registry = registry;
     this.system = system;
     this.gate = gate;
     this.metrics = metrics;
-    this.state = state;
-    this.extras = extras;
+    this.notServing = notServing;
     this.indexPage = loadIndexPage();
     this.startedEpochSeconds = Instant.now().getEpochSecond();
     this.token = config.authToken().map(t -> t.getBytes(StandardCharsets.UTF_8));
@@ -645,10 +642,10 @@ final class HttpApi {
   /** 200 {@code {"status":"up"}}, or 503 with the reason while this node may not serve (e.g. not an Up cluster member). */
   private Route health() {
     ObjectNode out = OpenAiCodec.JSON.createObjectNode();
-    Optional<String> notServing = extras.notServing();
-    out.put("status", notServing.isEmpty() ? "up" : "down");
-    notServing.ifPresent(why -> out.put("reason", why));
-    return json(notServing.isEmpty() ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, out);
+    Optional<String> why = notServing.get();
+    out.put("status", why.isEmpty() ? "up" : "down");
+    why.ifPresent(reason -> out.put("reason", reason));
+    return json(why.isEmpty() ? StatusCodes.OK : StatusCodes.SERVICE_UNAVAILABLE, out);
   }
 
   private Route metricsText() {
@@ -656,78 +653,33 @@ final class HttpApi {
         registry.scrape().getBytes(StandardCharsets.UTF_8))));
   }
 
+  /**
+   * {@code GET /api/status}: the gateway's status as its status actor gathered it (providers, channels,
+   * alerts, last shutdown, cluster), rendered; with the status actor gone, the providers are reported
+   * missing and nothing else is shown, so the page still loads.
+   */
   private CompletionStage<HttpResponse> status() {
-    CompletableFuture<Optional<List<ProviderStatus>>> providers =
-        AskPattern.<RouterActor.Command, List<ProviderStatus>>ask(
-                router, RouterActor.GetStatus::new, STATUS_TIMEOUT, system.scheduler())
-            .toCompletableFuture()
-            .thenApply(Optional::of)
-            .exceptionally(failure -> Optional.empty());
-    List<CompletableFuture<ObjectNode>> channels = new ArrayList<>();
-    channels.add(CompletableFuture.completedFuture(channelJson(ownStatus())));
-    for (ChannelStatusProbe probe : otherChannels) {
-      channels.add(probeChannel(probe));
-    }
-    CompletableFuture<Map<String, Object>> extraFields = extraFields();
-    CompletableFuture<?> all = CompletableFuture.allOf(channels.toArray(CompletableFuture[]::new));
-    return providers.thenCombine(all.thenCombine(extraFields, (ignored, extra) -> extra), (ps, extra) -> {
-      ObjectNode out = OpenAiCodec.JSON.createObjectNode();
-      ArrayNode providerArray = out.putArray("providers");
-      ps.ifPresentOrElse(
-          list -> list.forEach(p -> providerArray.add(providerJson(p))),
-          () -> out.put("providers_error", "the router did not answer within " + STATUS_TIMEOUT.toSeconds() + "s"));
-      ArrayNode channelArray = out.putArray("channels");
-      channels.forEach(c -> channelArray.add(c.join()));
-      out.put("uptime_seconds", system.uptime());
-      extra.forEach((name, value) -> {
-        if (!out.has(name)) {
-          out.set(name, OpenAiCodec.JSON.valueToTree(value));
-        }
-      });
-      return jsonResponse(StatusCodes.OK, out, List.of());
+    return AskPattern.<GatewayStatus.Command, GatewayStatus.Snapshot>ask(
+            status, GatewayStatus.Get::new, STATUS_TIMEOUT.plusSeconds(1), system.scheduler())
+        .exceptionally(failure -> new GatewayStatus.Snapshot(Optional.empty(), List.of(), Map.of()))
+        .thenApply(snapshot -> jsonResponse(StatusCodes.OK, statusJson(snapshot), List.of()));
+  }
+
+  private ObjectNode statusJson(GatewayStatus.Snapshot snapshot) {
+    ObjectNode out = OpenAiCodec.JSON.createObjectNode();
+    ArrayNode providerArray = out.putArray("providers");
+    snapshot.providers().ifPresentOrElse(
+        list -> list.forEach(p -> providerArray.add(providerJson(p))),
+        () -> out.put("providers_error", "the router did not answer within " + STATUS_TIMEOUT.toSeconds() + "s"));
+    ArrayNode channelArray = out.putArray("channels");
+    snapshot.channels().forEach(c -> channelArray.add(channelJson(c)));
+    out.put("uptime_seconds", system.uptime());
+    snapshot.extras().forEach((name, value) -> {
+      if (!out.has(name)) {
+        out.set(name, OpenAiCodec.JSON.valueToTree(value));
+      }
     });
-  }
-
-  /** The {@link StatusExtras}, or none when they fail or are late: the status answers regardless. */
-  private CompletableFuture<Map<String, Object>> extraFields() {
-    CompletableFuture<Map<String, Object>> fields;
-    try {
-      fields = extras.fields().toCompletableFuture().copy();
-    } catch (RuntimeException e) {
-      fields = CompletableFuture.failedFuture(e);
-    }
-    return fields
-        .orTimeout(STATUS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionally(failure -> {
-          log.debug("HTTP channel: status extras left out: {}", unwrap(failure).toString());
-          return Map.of();
-        });
-  }
-
-  private ChannelStatus ownStatus() {
-    return new ChannelStatus(
-        HttpChannel.NAME, gate.pending(), gate.max(), state.get(), Optional.empty(), gate.busyReplies());
-  }
-
-  private static CompletableFuture<ObjectNode> probeChannel(ChannelStatusProbe probe) {
-    CompletableFuture<ChannelStatus> status;
-    try {
-      status = probe.probe().toCompletableFuture().copy();
-    } catch (RuntimeException e) {
-      status = CompletableFuture.failedFuture(e);
-    }
-    return status
-        .orTimeout(STATUS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-        .thenApply(HttpApi::channelJson)
-        .exceptionally(failure -> {
-          ObjectNode out = OpenAiCodec.JSON.createObjectNode();
-          out.put("name", "unknown");
-          out.put("pending", 0);
-          out.put("max_pending", 0);
-          out.put("state", "unresponsive");
-          out.put("last_error", "the channel did not report its status: " + unwrap(failure).getClass().getSimpleName());
-          return out;
-        });
+    return out;
   }
 
   private static ObjectNode channelJson(ChannelStatus status) {

@@ -26,7 +26,8 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
-import switchboard.channels.ChannelStatusProbe;
+import switchboard.channels.Channel;
+import switchboard.channels.ChannelContext;
 import switchboard.providers.observe.ProviderHistory;
 import switchboard.router.ConversationsActor;
 import switchboard.router.RouterActor;
@@ -35,12 +36,12 @@ import switchboard.router.RouterSettings;
 /**
  * The HTTP channel: binds the Pekko HTTP server of the API (OpenAI-compatible chat completions,
  * conversations, status, health, metrics) when it starts and unbinds it when it stops or restarts.
- * A bind failure throws, so the parent's restart-with-backoff retries binding; {@link Crash} is the
- * chaos drill that proves it. The routes themselves live in {@link HttpApi}; this actor owns the binding,
- * the pending count and the meters of one incarnation. For a shutdown it {@link Drain drains}: new
+ * A bind failure throws, so the parent's restart-with-backoff retries binding; any failure restarts
+ * it the same way: the old server is unbound before the new one binds. The routes themselves live in {@link HttpApi}; this actor owns the binding,
+ * the pending count and the meters of one incarnation. For a shutdown it {@link Channel.Drain drains}: new
  * messages are refused at once, and it says when the ones it accepted are all answered.
  */
-public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
+public final class HttpChannel extends AbstractBehavior<Channel.Command> {
 
   /** The channel's name in {@code /api/status}, metrics and conversation ids ({@code http:<id>}). */
   public static final String NAME = "http";
@@ -48,38 +49,21 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   /** Added to the request timeout for asks to the router and conversations: delivery and scheduling slack. */
   static final Duration ASK_MARGIN = Duration.ofSeconds(2);
 
-  /** What the HTTP channel understands. */
-  public sealed interface Command {}
-
-  /** Reply with the channel's {@link ChannelStatus} (state {@code binding}, {@code serving} or {@code unbinding}). */
-  public record GetStatus(ActorRef<ChannelStatus> replyTo) implements Command {}
+  /**
+   * What the HTTP channel understands beyond the {@link Channel} contract: its {@link Channel.GetStatus
+   * status} has state {@code binding}, {@code serving}, {@code draining} or {@code stopped}; a {@link
+   * Channel.Drain drain} answers every new message {@code 503 unavailable} at once (health, status and
+   * metrics still answer) and, once the accepted ones are answered or the time is up, unbinds and
+   * closes the connections after their last responses; admin notices are ignored.
+   */
+  public sealed interface Command extends Channel.Command {}
 
   /** Reply with the bound address once the server is bound (at once if it already is). */
   public record GetBinding(ActorRef<InetSocketAddress> replyTo) implements Command {}
 
-  /**
-   * Drain for a shutdown: from now on every new message is answered {@code 503 unavailable} at once
-   * (health, status and metrics still answer); once every message accepted before is answered, or
-   * {@code timeout} has passed, the server is unbound and {@code replyTo} gets {@link Drained}. A
-   * second Drain gets the same answer.
-   */
-  public record Drain(Duration timeout, ActorRef<Drained> replyTo) implements Command {}
-
-  /** The answer to {@link Drain}: accepted messages still unanswered when it ended (0 = all answered). */
-  public record Drained(int unanswered) {}
-
-  /** Chaos drill: unbind, then fail, so the supervisor restarts the channel and it binds again. */
-  public enum Crash implements Command {
-    INSTANCE
-  }
-
   private record Bound(ServerBinding binding) implements Command {}
 
   private record BindFailed(Throwable cause) implements Command {}
-
-  private enum UnboundForCrash implements Command {
-    INSTANCE
-  }
 
   /** The drain's gate released its last permit. */
   private enum GateEmpty implements Command {
@@ -108,95 +92,44 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   /** How long requests still in a route may take once the connections are being closed. */
   static final Duration RESPONSE_GRACE = Duration.ofSeconds(3);
 
-  /** The exception of the {@link Crash} drill, so logs say it was deliberate. */
-  private static final class CrashDrill extends RuntimeException {
-    CrashDrill() {
-      super("HTTP channel crash drill (deliberate): restarting", null, false, false);
-    }
-  }
-
   private final HttpChannelConfig config;
-  private final TimerScheduler<Command> timers;
+  private final TimerScheduler<Channel.Command> timers;
   private final PendingGate gate;
   private final ChannelMetrics metrics;
   private final CompletionStage<ServerBinding> bindFuture;
   private final List<ActorRef<InetSocketAddress>> waitingForBinding = new ArrayList<>();
   private ServerBinding binding;
-  private final List<ActorRef<Drained>> waitingForDrain = new ArrayList<>();
+  private final List<ActorRef<Channel.Drained>> waitingForDrain = new ArrayList<>();
   private Optional<Instant> drainDeadline = Optional.empty();
-  private Optional<Drained> drained = Optional.empty();
+  private Optional<Channel.Drained> drained = Optional.empty();
   private boolean closing;
   /** Read by the routes on Pekko HTTP's threads for {@code /api/status}. */
   private volatile String state = "binding";
 
-  /** Like the full {@code create} with the default {@code request-timeout} ({@link RouterSettings#DEFAULT}). */
-  public static Behavior<Command> create(
-      HttpChannelConfig config,
-      ActorRef<RouterActor.Command> router,
-      ActorRef<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> otherChannels,
-      PrometheusMeterRegistry metrics) {
-    return create(
-        config, router, conversations, otherChannels, metrics, RouterSettings.DEFAULT.requestTimeout(), StatusExtras.NONE);
-  }
-
   /**
-   * The channel. {@code requestTimeout} is {@code switchboard.request-timeout}: asks to the router and
-   * the conversations wait that long plus a small margin before answering {@code 503 unavailable}.
-   * {@code otherChannels} are shown in {@code /api/status} after this channel, and {@code extras}
-   * (alerts, last shutdown) are added to every {@code /api/status} answer.
+   * The channel, as the gateway starts it: asks to the router and the conversations wait {@code
+   * request-timeout} plus a small margin before answering {@code 503 unavailable}; {@code /api/status}
+   * renders what the context's status actor gathers.
    */
-  public static Behavior<Command> create(
-      HttpChannelConfig config,
-      ActorRef<RouterActor.Command> router,
-      ActorRef<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> otherChannels,
-      PrometheusMeterRegistry metrics,
-      Duration requestTimeout,
-      StatusExtras extras) {
-    return create(
-        config, router, conversations, otherChannels, metrics, requestTimeout, extras, new ProviderHistory());
-  }
-
-  /** Like the {@code create} above; {@code GET /api/history} shows the providers' last hour from {@code history}. */
-  public static Behavior<Command> create(
-      HttpChannelConfig config,
-      ActorRef<RouterActor.Command> router,
-      ActorRef<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> otherChannels,
-      PrometheusMeterRegistry metrics,
-      Duration requestTimeout,
-      StatusExtras extras,
-      ProviderHistory history) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new HttpChannel(
-        context, timers, config, router, conversations, otherChannels, metrics, requestTimeout, extras, history)));
-  }
-
-  /** A {@link ChannelStatusProbe} that asks {@code channel} for its status (for other channels' pages). */
-  public static ChannelStatusProbe probe(ActorRef<Command> channel, ActorSystem<?> system) {
-    return () -> AskPattern.ask(channel, GetStatus::new, HttpApi.STATUS_TIMEOUT, system.scheduler());
+  public static Behavior<Channel.Command> create(HttpChannelConfig config, ChannelContext context) {
+    return Behaviors.setup(actor -> Behaviors.withTimers(timers -> new HttpChannel(actor, timers, config, context)));
   }
 
   private HttpChannel(
-      ActorContext<Command> context,
-      TimerScheduler<Command> timers,
+      ActorContext<Channel.Command> context,
+      TimerScheduler<Channel.Command> timers,
       HttpChannelConfig config,
-      ActorRef<RouterActor.Command> router,
-      ActorRef<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> otherChannels,
-      PrometheusMeterRegistry registry,
-      Duration requestTimeout,
-      StatusExtras extras,
-      ProviderHistory history) {
+      ChannelContext channel) {
     super(context);
+    Duration requestTimeout = channel.requestTimeout();
     this.config = config;
     this.timers = timers;
     this.gate = new PendingGate(config.maxPendingMessages());
-    this.metrics = new ChannelMetrics(registry, NAME, gate::pending, requestTimeout);
+    this.metrics = new ChannelMetrics(channel.registry(), NAME, gate::pending, requestTimeout);
     Duration askTimeout = requestTimeout.plus(ASK_MARGIN);
     HttpApi api = new HttpApi(
-        config, askTimeout, router, conversations, otherChannels, registry, context.getSystem(), gate, metrics,
-        () -> state, extras, history, idempotencyStore(context));
+        config, askTimeout, channel.router(), channel.conversations(), channel.status(), channel.registry(),
+        context.getSystem(), gate, metrics, channel.notServing(), channel.providerHistory(), idempotencyStore(context));
     this.bindFuture =
         Http.get(context.getSystem())
             .newServerAt(config.host(), config.port())
@@ -209,7 +142,7 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
    * The keeper of {@code /v1} idempotency keys, when the actor system has a store (the gateway always
    * has; a channel started without one ignores the header).
    */
-  private static Optional<ActorRef<IdempotencyStore.Command>> idempotencyStore(ActorContext<Command> context) {
+  private static Optional<ActorRef<IdempotencyStore.Command>> idempotencyStore(ActorContext<Channel.Command> context) {
     if (context.getSystem().settings().config().getString("pekko.persistence.journal.plugin").isEmpty()) {
       return Optional.empty();
     }
@@ -236,15 +169,14 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   }
 
   @Override
-  public Receive<Command> createReceive() {
+  public Receive<Channel.Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Channel.GetStatus.class, this::onGetStatus)
         .onMessage(GetBinding.class, this::onGetBinding)
         .onMessage(Bound.class, this::onBound)
         .onMessage(BindFailed.class, this::onBindFailed)
-        .onMessageEquals(Crash.INSTANCE, this::onCrash)
-        .onMessageEquals(UnboundForCrash.INSTANCE, this::onUnboundForCrash)
-        .onMessage(Drain.class, this::onDrain)
+        .onMessage(Channel.Drain.class, this::onDrain)
+        .onMessage(Channel.AdminNotice.class, notice -> this)
         .onMessageEquals(GateEmpty.INSTANCE, this::onGateEmpty)
         .onMessageEquals(ResponsesFlushed.INSTANCE, () -> finishDrain(0))
         .onMessageEquals(DrainDeadline.INSTANCE, () -> finishDrain(gate.pending()))
@@ -254,12 +186,12 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
         .build();
   }
 
-  private Behavior<Command> onGetStatus(GetStatus get) {
+  private Behavior<Channel.Command> onGetStatus(Channel.GetStatus get) {
     get.replyTo().tell(new ChannelStatus(NAME, gate.pending(), gate.max(), state, Optional.empty(), gate.busyReplies()));
     return this;
   }
 
-  private Behavior<Command> onGetBinding(GetBinding get) {
+  private Behavior<Channel.Command> onGetBinding(GetBinding get) {
     if (binding != null) {
       get.replyTo().tell(binding.localAddress());
     } else {
@@ -268,7 +200,7 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     return this;
   }
 
-  private Behavior<Command> onBound(Bound bound) {
+  private Behavior<Channel.Command> onBound(Bound bound) {
     binding = bound.binding();
     if (drainDeadline.isEmpty()) {
       state = "serving";
@@ -279,30 +211,14 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     return this;
   }
 
-  private Behavior<Command> onBindFailed(BindFailed failed) {
+  private Behavior<Channel.Command> onBindFailed(BindFailed failed) {
     handWaitersToNextIncarnation();
     throw new IllegalStateException(
         "HTTP channel could not bind " + config.host() + ":" + config.port() + ": " + failed.cause().getMessage(),
         failed.cause());
   }
 
-  private Behavior<Command> onCrash() {
-    if (binding == null) {
-      handWaitersToNextIncarnation();
-      throw new CrashDrill();
-    }
-    state = "unbinding";
-    getContext().pipeToSelf(binding.unbind(), (done, failure) -> UnboundForCrash.INSTANCE);
-    binding = null;
-    return this;
-  }
-
-  private Behavior<Command> onUnboundForCrash() {
-    handWaitersToNextIncarnation();
-    throw new CrashDrill();
-  }
-
-  private Behavior<Command> onDrain(Drain drain) {
+  private Behavior<Channel.Command> onDrain(Channel.Drain drain) {
     if (drained.isPresent()) {
       drain.replyTo().tell(drained.get());
       return this;
@@ -314,14 +230,14 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
       getContext().getLog().info(
           "HTTP channel draining: no new messages, {} accepted ones still to answer", gate.pending());
       timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
-      ActorRef<Command> self = getContext().getSelf();
+      ActorRef<Channel.Command> self = getContext().getSelf();
       gate.close(() -> self.tell(GateEmpty.INSTANCE));
     }
     return this;
   }
 
   /** Every accepted message answered: close the connections once the last responses are out. */
-  private Behavior<Command> onGateEmpty() {
+  private Behavior<Channel.Command> onGateEmpty() {
     timers.startSingleTimer(ResponsesFlushed.INSTANCE, FLUSH_GRACE);
     return this;
   }
@@ -331,7 +247,7 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
    * their last responses are written (Pekko's graceful terminate), so an answer is never cut off
    * by the actor system stopping right after the drain.
    */
-  private Behavior<Command> finishDrain(int unanswered) {
+  private Behavior<Channel.Command> finishDrain(int unanswered) {
     if (drained.isEmpty() && !closing) {
       closing = true;
       timers.cancel(DrainDeadline.INSTANCE);
@@ -343,8 +259,8 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
     return this;
   }
 
-  private Behavior<Command> onConnectionsClosed(ConnectionsClosed closed) {
-    drained = Optional.of(new Drained(closed.unanswered()));
+  private Behavior<Channel.Command> onConnectionsClosed(ConnectionsClosed closed) {
+    drained = Optional.of(new Channel.Drained(NAME, closed.unanswered()));
     getContext().getLog().info("HTTP channel drained: {} accepted messages unanswered", closed.unanswered());
     waitingForDrain.forEach(waiting -> waiting.tell(drained.get()));
     waitingForDrain.clear();
@@ -361,18 +277,18 @@ public final class HttpChannel extends AbstractBehavior<HttpChannel.Command> {
   private void handDrainToNextIncarnation() {
     Duration left = drainDeadline.map(d -> Duration.between(Instant.now(), d)).filter(d -> !d.isNegative())
         .orElse(Duration.ZERO);
-    waitingForDrain.forEach(waiting -> getContext().getSelf().tell(new Drain(left, waiting)));
+    waitingForDrain.forEach(waiting -> getContext().getSelf().tell(new Channel.Drain(left, waiting)));
     waitingForDrain.clear();
   }
 
-  private Behavior<Command> onPreRestart() {
+  private Behavior<Channel.Command> onPreRestart() {
     handDrainToNextIncarnation();
     unbind();
     return this;
   }
 
-  private Behavior<Command> onPostStop() {
-    waitingForDrain.forEach(waiting -> waiting.tell(new Drained(gate.pending())));
+  private Behavior<Channel.Command> onPostStop() {
+    waitingForDrain.forEach(waiting -> waiting.tell(new Channel.Drained(NAME, gate.pending())));
     waitingForDrain.clear();
     unbind();
     metrics.close();

@@ -4,6 +4,10 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigRenderOptions;
 import java.util.Objects;
 import java.util.Optional;
+import org.apache.pekko.actor.typed.Behavior;
+import switchboard.channels.Channel;
+import switchboard.channels.ChannelContext;
+import switchboard.channels.ChannelSettings;
 import switchboard.providers.config.ConfigReader;
 
 /**
@@ -19,7 +23,8 @@ import switchboard.providers.config.ConfigReader;
  *                           {@code Authorization: Bearer <token>}
  */
 public record HttpChannelConfig(
-    boolean enabled, String host, int port, int maxPendingMessages, long maxBodySize, Optional<String> authToken) {
+    boolean enabled, String host, int port, int maxPendingMessages, long maxBodySize, Optional<String> authToken)
+    implements ChannelSettings {
 
   /** The defaults of reference.conf, for tests and tools that build a config by hand. */
   public static final HttpChannelConfig DEFAULT =
@@ -48,6 +53,16 @@ public record HttpChannelConfig(
     long maxBody = memorySize(http, "max-body-size", DEFAULT.maxBodySize());
     Optional<String> token = http.optionalString("auth-token");
     return new HttpChannelConfig(enabled, host, port, maxPending, maxBody, token);
+  }
+
+  @Override
+  public String name() {
+    return HttpChannel.NAME;
+  }
+
+  @Override
+  public Behavior<Channel.Command> behavior(ChannelContext context) {
+    return HttpChannel.create(this, context);
   }
 
   /** A copy listening on {@code port} (tests bind port 0). */

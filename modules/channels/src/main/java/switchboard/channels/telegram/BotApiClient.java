@@ -1,5 +1,6 @@
 package switchboard.channels.telegram;
 
+import switchboard.channels.Redactor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

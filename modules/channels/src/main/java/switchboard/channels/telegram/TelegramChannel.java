@@ -1,5 +1,7 @@
 package switchboard.channels.telegram;
 
+import switchboard.channels.Channel;
+import switchboard.channels.Redactor;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
@@ -48,8 +50,8 @@ import switchboard.router.RouterSettings;
  *
  * <p>Never deaf: every Bot API failure (409, 5xx, network, timeouts, garbage) is logged with the
  * token redacted and retried with exponential backoff; answering runs in the chat actors, so no
- * provider failure touches the polling loop. {@link Crash} exists for chaos drills: the parent's
- * supervision restarts this actor, which reloads the journal and goes on polling.
+ * provider failure touches the polling loop. Any failure of this actor is met by its parent's
+ * supervision with a restart, which reloads the journal and goes on polling.
  *
  * <p>Metrics: the same {@link ChannelMetrics} as the HTTP channel, tagged {@code channel="telegram"}.
  * {@code switchboard_pending_messages} is the number of questions asked and not yet answered with the
@@ -63,7 +65,7 @@ import switchboard.router.RouterSettings;
  * provider, and counting them under made-up outcomes would skew every "share of requests that
  * failed" query.
  */
-public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Command> {
+public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   /** The channel's name in {@code /api/status}, metrics and conversation ids ({@code telegram:<chat>}). */
   public static final String NAME = "telegram";
 
@@ -77,19 +79,16 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   /** Distinguishes the calls of this and of earlier incarnations of the actor (after a restart). */
   private static final AtomicLong CALLS = new AtomicLong();
 
-  /** What the channel understands; in a cluster it is a singleton, asked from every node. */
-  public sealed interface Command extends switchboard.providers.CborSerializable {}
+  /**
+   * What the channel understands beyond the {@link Channel} contract; in a cluster it is a singleton,
+   * asked from every node. Its status is named {@code telegram}; an {@link Channel.AdminNotice} goes to
+   * {@code alerts.telegram-chat-id} when that is set; a {@link Channel.Drain} keeps polling (what it
+   * accepts is kept and answered after a restart anyway) and answers once nothing is pending.
+   */
+  public sealed interface Command extends Channel.Command {}
 
-  /** Reply with this channel's {@link ChannelStatus} (name {@code telegram}). */
-  public record GetStatus(ActorRef<ChannelStatus> replyTo) implements Command {}
-
-  /** Send {@code text} to chat {@code chatId} (admin alerts); retried like any answer. */
+  /** Send {@code text} to chat {@code chatId}; retried like any answer. */
   public record Notify(long chatId, String text) implements Command {}
-
-  /** Chaos drill: the channel throws, to be restarted by its parent's supervision. */
-  public enum Crash implements Command {
-    INSTANCE
-  }
 
   /**
    * From a chat actor: update {@code updateId} got its answer (or was given up on); {@code outcome} is
@@ -126,6 +125,11 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
 
   private record Retry(long call) implements Command {}
 
+  /** A drain's time is up: answer its waiters with what is still pending. */
+  private enum DrainDeadline implements Command {
+    INSTANCE
+  }
+
   private enum Phase {
     LOADING,
     DELETING_WEBHOOK,
@@ -139,7 +143,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private final BotApiClient api;
   private final Redactor redactor;
   private final Executor io;
-  private final TimerScheduler<Command> timers;
+  private final TimerScheduler<Channel.Command> timers;
   private final Map<Long, ActorRef<TelegramChat.Command>> chats = new HashMap<>();
   /** Commands sent to each live chat actor, for the idle handshake ({@link ChatIdle}). */
   private final Map<Long, Long> sentToChat = new HashMap<>();
@@ -161,9 +165,10 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   private long call;
   private int failures;
   private int journalLines;
+  private final List<ActorRef<Channel.Drained>> draining = new ArrayList<>();
 
   /** A channel whose metrics go nowhere (a private registry). */
-  public static Behavior<Command> create(
+  public static Behavior<Channel.Command> create(
       TelegramConfig config, ActorRef<ConversationsActor.Command> conversations, Path dataDir) {
     return create(config, conversations, dataDir, new SimpleMeterRegistry(), RouterSettings.DEFAULT.requestTimeout());
   }
@@ -172,7 +177,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
    * A channel whose metrics go to {@code metrics}; {@code requestTimeout} (the router's) sizes the
    * latency histogram like the HTTP channel's, so both have the same buckets.
    */
-  public static Behavior<Command> create(
+  public static Behavior<Channel.Command> create(
       TelegramConfig config,
       ActorRef<ConversationsActor.Command> conversations,
       Path dataDir,
@@ -185,7 +190,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
    * A channel that keeps its bookkeeping in the gateway's store through {@code ledger} (spawned by
    * the caller, so it outlives this channel's restarts), or in {@code <dataDir>/telegram/} without one.
    */
-  public static Behavior<Command> create(
+  public static Behavior<Channel.Command> create(
       TelegramConfig config,
       ActorRef<ConversationsActor.Command> conversations,
       Path dataDir,
@@ -203,8 +208,8 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   }
 
   private TelegramChannel(
-      ActorContext<Command> context,
-      TimerScheduler<Command> timers,
+      ActorContext<Channel.Command> context,
+      TimerScheduler<Channel.Command> timers,
       TelegramConfig config,
       ActorRef<ConversationsActor.Command> conversations,
       TelegramJournal journal,
@@ -230,7 +235,7 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
   }
 
   @Override
-  public Receive<Command> createReceive() {
+  public Receive<Channel.Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Loaded.class, this::onLoaded)
         .onMessage(LoadFailed.class, this::onLoadFailed)
@@ -244,25 +249,27 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(ChatIdle.class, this::onChatIdle)
         .onMessage(CountChats.class, this::onCountChats)
-        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Channel.GetStatus.class, this::onGetStatus)
         .onMessage(Notify.class, this::onNotify)
-        .onMessageEquals(Crash.INSTANCE, this::onCrash)
+        .onMessage(Channel.AdminNotice.class, this::onAdminNotice)
+        .onMessage(Channel.Drain.class, this::onDrain)
+        .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
 
-  private Behavior<Command> onLoaded(Loaded loaded) {
+  private Behavior<Channel.Command> onLoaded(Loaded loaded) {
     restore(loaded.snapshot());
     return this;
   }
 
-  private Behavior<Command> onLoadFailed(LoadFailed failed) {
+  private Behavior<Channel.Command> onLoadFailed(LoadFailed failed) {
     getContext().getLog().error("Could not read {}: {}", book.describe(), failed.error());
     restore(new TelegramJournal.Snapshot(List.of(), List.of(), 0));
     return this;
   }
 
-  private Behavior<Command> onWebhookDeleted(WebhookDeleted deleted) {
+  private Behavior<Channel.Command> onWebhookDeleted(WebhookDeleted deleted) {
     if (deleted.call() == call) {
       phase = Phase.POLLING;
       poll();
@@ -270,67 +277,94 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
     return this;
   }
 
-  private Behavior<Command> onPolled(Polled polled) {
+  private Behavior<Channel.Command> onPolled(Polled polled) {
     if (polled.call() == call) {
       accept(polled.updates());
     }
     return this;
   }
 
-  private Behavior<Command> onCallFailed(CallFailed failed) {
+  private Behavior<Channel.Command> onCallFailed(CallFailed failed) {
     if (failed.call() == call) {
       retryLater(failed.error());
     }
     return this;
   }
 
-  private Behavior<Command> onRetry(Retry retry) {
+  private Behavior<Channel.Command> onRetry(Retry retry) {
     if (retry.call() == call) {
       callNext();
     }
     return this;
   }
 
-  private Behavior<Command> onJournaled(Journaled journaled) {
+  private Behavior<Channel.Command> onJournaled(Journaled journaled) {
     if (journaled.call() == call) {
       dispatchJournaled(journaled.entries(), journaled.error());
     }
     return this;
   }
 
-  private Behavior<Command> onJournalWritten(JournalWritten written) {
+  private Behavior<Channel.Command> onJournalWritten(JournalWritten written) {
     written.error().ifPresent(e -> getContext().getLog().error("Could not write the Telegram journal: {}", e));
     return this;
   }
 
-  private Behavior<Command> onAnswerRecorded(AnswerRecorded recorded) {
+  private Behavior<Channel.Command> onAnswerRecorded(AnswerRecorded recorded) {
     if (recorded.ask()) {
-      pendingAsks.decrementAndGet();
+      if (pendingAsks.decrementAndGet() == 0 && !draining.isEmpty()) {
+        answerDrains();
+      }
     }
     return onJournalWritten(new JournalWritten(recorded.error()));
   }
 
-  private Behavior<Command> onAnswered(Answered done) {
+  private Behavior<Channel.Command> onAnswered(Answered done) {
     markAnswered(done.updateId(), done.outcome());
     return this;
   }
 
-  private Behavior<Command> onGetStatus(GetStatus get) {
+  private Behavior<Channel.Command> onGetStatus(Channel.GetStatus get) {
     get.replyTo().tell(new ChannelStatus(NAME, pendingAsks.get(), config.maxPendingMessages(), state, lastError, busyReplies));
     return this;
   }
 
-  private Behavior<Command> onNotify(Notify notify) {
+  private Behavior<Channel.Command> onNotify(Notify notify) {
     tellChat(notify.chatId(), new TelegramChat.Notify(notify.text()));
     return this;
   }
 
-  private Behavior<Command> onCrash() {
-    throw new IllegalStateException("chaos drill: Telegram channel crash requested");
+  private Behavior<Channel.Command> onAdminNotice(Channel.AdminNotice notice) {
+    config.adminChatId().ifPresent(chat -> tellChat(chat, new TelegramChat.Notify(notice.text())));
+    return this;
+  }
+
+  private Behavior<Channel.Command> onDrain(Channel.Drain drain) {
+    if (pendingAsks.get() == 0) {
+      drain.replyTo().tell(new Channel.Drained(NAME, 0));
+      return this;
+    }
+    if (draining.isEmpty()) {
+      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
+    }
+    draining.add(drain.replyTo());
+    return this;
+  }
+
+  private Behavior<Channel.Command> onDrainDeadline() {
+    answerDrains();
+    return this;
+  }
+
+  /** Tells whoever waits for a drain how many questions are still unanswered. */
+  private void answerDrains() {
+    draining.forEach(waiting -> waiting.tell(new Channel.Drained(NAME, pendingAsks.get())));
+    draining.clear();
+    timers.cancel(DrainDeadline.INSTANCE);
   }
 
   /** Stopped for good (a restart keeps the gauge for the next incarnation to replace). */
-  private Behavior<Command> onPostStop() {
+  private Behavior<Channel.Command> onPostStop() {
     metrics.close();
     return this;
   }
@@ -527,17 +561,17 @@ public final class TelegramChannel extends AbstractBehavior<TelegramChannel.Comm
         id ->
             getContext()
                 .spawn(
-                    Behaviors.supervise(TelegramChat.create(id, config, api, conversations, getContext().getSelf()))
+                    Behaviors.supervise(TelegramChat.create(id, config, api, conversations, getContext().getSelf().narrow()))
                         .onFailure(SupervisorStrategy.resume()),
                     "chat" + id + "-" + (++chatActors)));
   }
 
-  private Behavior<Command> onChatIdle(ChatIdle idle) {
+  private Behavior<Channel.Command> onChatIdle(ChatIdle idle) {
     passivate(idle);
     return this;
   }
 
-  private Behavior<Command> onCountChats(CountChats count) {
+  private Behavior<Channel.Command> onCountChats(CountChats count) {
     count.replyTo().tell(chats.size());
     return this;
   }

@@ -19,6 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import switchboard.channels.telegram.TelegramJournal.Entry;
 import switchboard.providers.OutcomeKind;
 import switchboard.router.ConversationsActor;
+import switchboard.channels.Replies;
 import switchboard.router.RouteResult;
 
 /**
@@ -43,11 +44,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
 
   static final String RESET_REPLY = "Started a new conversation: the earlier messages are forgotten.";
   static final String RESET_FAILED_REPLY = "Could not start a new conversation just now. Please try again.";
-  static final String TIMEOUT_REPLY = "Sorry, no answer came in time. Please try again.";
-  static final String EMPTY_REPLY = "(The model returned an empty reply.)";
-
-  /** The outcome a busy reply is counted as, as in the HTTP channel. */
-  static final String BUSY_OUTCOME = "busy";
+  static final String BUSY_OUTCOME = Replies.BUSY_OUTCOME;
 
   sealed interface Command {}
 
@@ -207,7 +204,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
 
   private Behavior<Command> onNotify(Notify notify) {
     received++;
-    enqueue(new Outgoing(0, 0, split(notify.text(), MAX_MESSAGE_LENGTH), Optional.empty()));
+    enqueue(new Outgoing(0, 0, Replies.split(notify.text(), MAX_MESSAGE_LENGTH), Optional.empty()));
     return idleCheck(this);
   }
 
@@ -252,7 +249,7 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
             conversations,
             ANSWER_TIMEOUT,
             replyTo -> new ConversationsActor.UserMessage(conversationId, entry.text(), replyTo),
-            (result, error) -> new Reply(seq, entry, answerText(result), Optional.of(outcome(result)), true));
+            (result, error) -> new Reply(seq, entry, Replies.text(result), Optional.of(Replies.outcome(result)), true));
   }
 
   private void reset(long seq, Entry entry) {
@@ -265,36 +262,9 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
             (done, error) -> new Reply(seq, entry, done != null ? RESET_REPLY : RESET_FAILED_REPLY, Optional.empty(), false));
   }
 
-  private static String answerText(RouteResult result) {
-    if (result instanceof RouteResult.Answered answered) {
-      return answered.text() == null || answered.text().isBlank() ? EMPTY_REPLY : answered.text();
-    }
-    if (result instanceof RouteResult.Failed failed) {
-      return failed.message();
-    }
-    if (result instanceof RouteResult.Rejected rejected) {
-      return rejected.message();
-    }
-    return TIMEOUT_REPLY;
-  }
-
-  /** {@code ok}, the failure's kind, or {@code unavailable} when no answer came (as the HTTP channel counts a timeout). */
-  private static String outcome(RouteResult result) {
-    if (result instanceof RouteResult.Answered) {
-      return OutcomeKind.OK.wire();
-    }
-    if (result instanceof RouteResult.Failed failed) {
-      return failed.kind().wire();
-    }
-    if (result instanceof RouteResult.Rejected) {
-      return "invalid_request";
-    }
-    return OutcomeKind.UNAVAILABLE.wire();
-  }
-
   /** Queues the answer to message {@code seq} once every earlier message's answer is queued. */
   private void answerInOrder(long seq, Entry entry, String text, Optional<String> outcome) {
-    early.put(seq, new Outgoing(entry.updateId(), entry.messageId(), split(text, MAX_MESSAGE_LENGTH), outcome));
+    early.put(seq, new Outgoing(entry.updateId(), entry.messageId(), Replies.split(text, MAX_MESSAGE_LENGTH), outcome));
     for (Outgoing next = early.remove(nextOut); next != null; next = early.remove(nextOut)) {
       nextOut++;
       enqueue(next);
@@ -373,40 +343,5 @@ final class TelegramChat extends AbstractBehavior<TelegramChat.Command> {
     return cause instanceof BotApiException api
         ? api
         : new BotApiException(0, cause.getClass().getSimpleName(), Optional.empty());
-  }
-
-  /**
-   * Cuts {@code text} into parts of at most {@code limit} UTF-16 units, preferring a line break or
-   * a space in the second half of a part, never inside a surrogate pair; blank parts are left out.
-   */
-  static List<String> split(String text, int limit) {
-    List<String> parts = new ArrayList<>();
-    String rest = text;
-    while (rest.length() > limit) {
-      int cut = limit;
-      if (Character.isHighSurrogate(rest.charAt(cut - 1))) {
-        cut--;
-      }
-      int newline = rest.lastIndexOf('\n', cut - 1);
-      int space = rest.lastIndexOf(' ', cut - 1);
-      if (newline >= limit / 2) {
-        cut = newline + 1;
-      } else if (space >= limit / 2) {
-        cut = space + 1;
-      }
-      addPart(parts, rest.substring(0, cut));
-      rest = rest.substring(cut);
-    }
-    addPart(parts, rest);
-    if (parts.isEmpty()) {
-      parts.add(EMPTY_REPLY);
-    }
-    return parts;
-  }
-
-  private static void addPart(List<String> parts, String part) {
-    if (!part.isBlank()) {
-      parts.add(part);
-    }
   }
 }

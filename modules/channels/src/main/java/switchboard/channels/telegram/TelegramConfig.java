@@ -4,6 +4,14 @@ import com.typesafe.config.ConfigValue;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import switchboard.channels.Channel;
+import switchboard.channels.ChannelContext;
+import switchboard.channels.ChannelSettings;
 import java.util.Set;
 import switchboard.providers.config.ConfigReader;
 
@@ -15,6 +23,7 @@ import switchboard.providers.config.ConfigReader;
  * @param allowedChatIds empty means every chat is served
  * @param chatIdleTimeout a chat with nothing to answer for this long lets its actor go (memory is
  *     bounded by the chats that are active, not by every chat ever seen)
+ * @param adminChatId where admin notices (alerts) go: {@code alerts.telegram-chat-id}, set by the gateway
  */
 public record TelegramConfig(
     boolean enabled,
@@ -26,7 +35,15 @@ public record TelegramConfig(
     Duration pollTimeout,
     Duration retryBackoffBase,
     Duration retryBackoffMax,
-    Duration chatIdleTimeout) {
+    Duration chatIdleTimeout,
+    Optional<Long> adminChatId) implements ChannelSettings {
+
+  public TelegramConfig(
+      boolean enabled, String token, String baseUrl, int maxPendingMessages, String busyReply, Set<Long> allowedChatIds,
+      Duration pollTimeout, Duration retryBackoffBase, Duration retryBackoffMax, Duration chatIdleTimeout) {
+    this(enabled, token, baseUrl, maxPendingMessages, busyReply, allowedChatIds, pollTimeout, retryBackoffBase,
+        retryBackoffMax, chatIdleTimeout, Optional.empty());
+  }
 
   /** The default of {@code chat-idle-timeout}. */
   public static final Duration DEFAULT_CHAT_IDLE_TIMEOUT = Duration.ofMinutes(10);
@@ -41,8 +58,45 @@ public record TelegramConfig(
   /** The same with another {@code chat-idle-timeout}. */
   public TelegramConfig withChatIdleTimeout(Duration idle) {
     return new TelegramConfig(enabled, token, baseUrl, maxPendingMessages, busyReply, allowedChatIds, pollTimeout,
-        retryBackoffBase, retryBackoffMax, idle);
+        retryBackoffBase, retryBackoffMax, idle, adminChatId);
   }
+
+  /** The same sending admin notices to {@code chat}. */
+  public TelegramConfig withAdminChat(Optional<Long> chat) {
+    return new TelegramConfig(enabled, token, baseUrl, maxPendingMessages, busyReply, allowedChatIds, pollTimeout,
+        retryBackoffBase, retryBackoffMax, chatIdleTimeout, chat);
+  }
+
+  @Override
+  public String name() {
+    return TelegramChannel.NAME;
+  }
+
+  /** One poller per bot: two would take each other's updates (Telegram answers the second 409). */
+  @Override
+  public boolean onePerCluster() {
+    return true;
+  }
+
+  /**
+   * The channel with its ledger (its bookkeeping in the gateway's store) as a child that outlives
+   * the channel's restarts: the channel restarts under its own supervisor, keeping the ledger.
+   */
+  @Override
+  public Behavior<Channel.Command> behavior(ChannelContext context) {
+    return Behaviors.setup(actor -> {
+      ActorRef<TelegramLedger.Command> ledger = actor.spawn(
+          Behaviors.supervise(TelegramLedger.create()).onFailure(RESTART), "telegram-ledger");
+      return Behaviors.supervise(TelegramChannel.create(
+              this, context.conversations(), context.dataDir(), context.registry(), context.requestTimeout(),
+              Optional.of(ledger)))
+          .onFailure(RESTART.withStopChildren(false));
+    });
+  }
+
+  private static final org.apache.pekko.actor.typed.BackoffSupervisorStrategy RESTART =
+      SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2)
+          .withResetBackoffAfter(Duration.ofSeconds(30));
 
   public static final TelegramConfig DEFAULT =
       new TelegramConfig(
@@ -119,7 +173,8 @@ public record TelegramConfig(
         + ", pollTimeout=" + pollTimeout
         + ", retryBackoffBase=" + retryBackoffBase
         + ", retryBackoffMax=" + retryBackoffMax
-        + ", chatIdleTimeout=" + chatIdleTimeout + "]";
+        + ", chatIdleTimeout=" + chatIdleTimeout
+        + ", adminChatId=" + adminChatId.map(String::valueOf).orElse("<none>") + "]";
   }
 
   private static Duration positive(ConfigReader r, String key, Duration fallback, boolean wholeSeconds) {

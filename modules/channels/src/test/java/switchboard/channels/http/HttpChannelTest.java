@@ -34,7 +34,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import switchboard.channels.ChannelStatus;
-import switchboard.channels.ChannelStatusProbe;
+import switchboard.channels.Channel;
+import switchboard.channels.ChannelContext;
+import switchboard.channels.GatewayStatus;
+import switchboard.providers.observe.ProviderHistory;
+import switchboard.testkit.faults.Crashable;
 import switchboard.providers.BreakerState;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
@@ -54,9 +58,9 @@ class HttpChannelTest {
       "Provider primary returned 402: insufficient credits. Please top up your balance and try again.";
   private static final String HELLO = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
 
-  private final List<ActorRef<HttpChannel.Command>> started = new ArrayList<>();
+  private final List<ActorRef<Channel.Command>> started = new ArrayList<>();
 
-  private record Running(ActorRef<HttpChannel.Command> channel, URI base, PrometheusMeterRegistry registry) {
+  private record Running(ActorRef<Channel.Command> channel, URI base, PrometheusMeterRegistry registry) {
     URI uri(String path) {
       return base.resolve(path);
     }
@@ -74,38 +78,36 @@ class HttpChannelTest {
 
   // ---- harness ----
 
-  private Running start(
-      HttpChannelConfig config,
-      Behavior<RouterActor.Command> router,
-      Behavior<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> others,
-      Duration requestTimeout) {
-    return start(config, router, conversations, others, requestTimeout, StatusExtras.NONE);
-  }
+  /** A gateway status with no providers and no channels: what the tests that do not look at it render. */
+  private static final GatewayStatus.Snapshot NO_STATUS =
+      new GatewayStatus.Snapshot(Optional.of(List.of()), List.of(), Map.of());
 
   private Running start(
       HttpChannelConfig config,
       Behavior<RouterActor.Command> router,
       Behavior<ConversationsActor.Command> conversations,
-      List<ChannelStatusProbe> others,
-      Duration requestTimeout,
-      StatusExtras extras) {
+      GatewayStatus.Snapshot status,
+      Duration requestTimeout) {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Behavior<HttpChannel.Command> behavior = Behaviors.supervise(
-            HttpChannel.create(config.withPort(0), testKit.spawn(router), testKit.spawn(conversations), others,
-                registry, requestTimeout, extras))
+    ActorRef<GatewayStatus.Command> statusActor = testKit.spawn(Behaviors.receiveMessage(get -> {
+      ((GatewayStatus.Get) get).replyTo().tell(status);
+      return Behaviors.same();
+    }));
+    ChannelContext context = new ChannelContext(testKit.spawn(router), testKit.spawn(conversations), registry,
+        requestTimeout, java.nio.file.Path.of("target"), statusActor, new ProviderHistory(), Optional::empty);
+    Behavior<Channel.Command> behavior = Behaviors.supervise(Crashable.wrap(HttpChannel.create(config.withPort(0), context)))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofMillis(200), 0));
-    ActorRef<HttpChannel.Command> channel = testKit.spawn(behavior);
+    ActorRef<Channel.Command> channel = testKit.spawn(behavior);
     started.add(channel);
     return new Running(channel, baseOf(awaitBinding(channel)), registry);
   }
 
   private Running start(Behavior<RouterActor.Command> router) {
     return start(HttpChannelConfig.DEFAULT, router, Stubs.conversations(m -> Stubs.answered("p", "m", "x")),
-        List.of(), Duration.ofSeconds(10));
+        NO_STATUS, Duration.ofSeconds(10));
   }
 
-  private static InetSocketAddress awaitBinding(ActorRef<HttpChannel.Command> channel) {
+  private static InetSocketAddress awaitBinding(ActorRef<Channel.Command> channel) {
     TestProbe<InetSocketAddress> probe = testKit.createTestProbe();
     channel.tell(new HttpChannel.GetBinding(probe.ref()));
     return probe.receiveMessage(Duration.ofSeconds(20));
@@ -260,7 +262,7 @@ class HttpChannelTest {
   void conversationMessagesGoToTheConversationWithTheChannelPrefix() throws Exception {
     TestProbe<ConversationsActor.Command> conversations = testKit.createTestProbe();
     Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
-        Stubs.forwardTo(conversations.ref()), List.of(), Duration.ofSeconds(10));
+        Stubs.forwardTo(conversations.ref()), NO_STATUS, Duration.ofSeconds(10));
     CompletableFuture<HttpResponse<String>> pending =
         postAsync(gw.uri("/api/conversations/abc-1/messages"), "{\"text\":\"what is 2+2?\"}");
 
@@ -283,7 +285,7 @@ class HttpChannelTest {
     Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
         Stubs.conversations(m -> Stubs.failed(OutcomeKind.OUT_OF_CREDITS, "primary", OUT_OF_CREDITS_TEXT,
             Optional.empty())),
-        List.of(), Duration.ofSeconds(10));
+        NO_STATUS, Duration.ofSeconds(10));
     HttpResponse<String> response = post(gw.uri("/api/conversations/c/messages"), "{\"text\":\"hi\"}");
     assertEquals(OUT_OF_CREDITS_TEXT, assertError(response, 402, "out_of_credits"));
   }
@@ -316,7 +318,7 @@ class HttpChannelTest {
   void oversizeBodiesAre413TooLarge() throws Exception {
     Running gw = start(HttpChannelConfig.DEFAULT.withMaxBodySize(1024),
         Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(10));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), NO_STATUS, Duration.ofSeconds(10));
     String big = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(4096) + "\"}]}";
     assertTrue(assertError(post(gw.uri("/v1/chat/completions"), big), 413, "too_large").contains("1024"));
     assertError(post(gw.uri("/api/conversations/c/messages"), "{\"text\":\"" + "y".repeat(2048) + "\"}"),
@@ -350,7 +352,7 @@ class HttpChannelTest {
   void bearerTokenIsRequiredOnV1AndApiWhenSet() throws Exception {
     Running gw = start(HttpChannelConfig.DEFAULT.withAuthToken(Optional.of("s3cret")),
         Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(10));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), NO_STATUS, Duration.ofSeconds(10));
     URI chat = gw.uri("/v1/chat/completions");
     assertError(post(chat, HELLO), 401, "unauthorized");
     assertError(post(chat, HELLO, "Authorization", "Bearer wrong"), 401, "unauthorized");
@@ -369,7 +371,7 @@ class HttpChannelTest {
   void beyondMaxPendingTheCallerGetsBusyAtOnceAndTheOthersStillGetAnswers() throws Exception {
     TestProbe<RouterActor.Command> router = testKit.createTestProbe();
     Running gw = start(HttpChannelConfig.DEFAULT.withMaxPendingMessages(2), Stubs.forwardTo(router.ref()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(30));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), NO_STATUS, Duration.ofSeconds(30));
     URI chat = gw.uri("/v1/chat/completions");
     CompletableFuture<HttpResponse<String>> first = postAsync(chat, HELLO);
     CompletableFuture<HttpResponse<String>> second = postAsync(chat, HELLO);
@@ -403,7 +405,7 @@ class HttpChannelTest {
   void anUnansweredAskEndsIn503UnavailableAndFreesItsPendingSlot() throws Exception {
     TestProbe<RouterActor.Command> router = testKit.createTestProbe();
     Running gw = start(HttpChannelConfig.DEFAULT.withMaxPendingMessages(1), Stubs.forwardTo(router.ref()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofMillis(100));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), NO_STATUS, Duration.ofMillis(100));
     long started = System.nanoTime();
     HttpResponse<String> response = post(gw.uri("/v1/chat/completions"), HELLO);
     Duration took = Duration.ofNanos(System.nanoTime() - started);
@@ -423,12 +425,12 @@ class HttpChannelTest {
   void aDrainRefusesNewMessagesAtOnceAndRepliesWhenTheAcceptedOneIsAnswered() throws Exception {
     TestProbe<RouterActor.Command> router = testKit.createTestProbe();
     Running gw = start(HttpChannelConfig.DEFAULT, Stubs.forwardTo(router.ref()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(30));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), NO_STATUS, Duration.ofSeconds(30));
     CompletableFuture<HttpResponse<String>> accepted = postAsync(gw.uri("/v1/chat/completions"), HELLO);
     RouterActor.Route route = router.expectMessageClass(RouterActor.Route.class, Duration.ofSeconds(10));
 
-    TestProbe<HttpChannel.Drained> drained = testKit.createTestProbe();
-    gw.channel().tell(new HttpChannel.Drain(Duration.ofSeconds(20), drained.ref()));
+    TestProbe<Channel.Drained> drained = testKit.createTestProbe();
+    gw.channel().tell(new Channel.Drain(Duration.ofSeconds(20), drained.ref()));
     drained.expectNoMessage(Duration.ofMillis(300));
     assertEquals("draining", status(gw).state());
 
@@ -445,34 +447,34 @@ class HttpChannelTest {
 
     route.replyTo().tell(Stubs.answered("primary", "m", "answered while draining"));
     assertEquals(200, accepted.get(20, TimeUnit.SECONDS).statusCode());
-    assertEquals(new HttpChannel.Drained(0), drained.receiveMessage(Duration.ofSeconds(10)));
+    assertEquals(new Channel.Drained("http", 0), drained.receiveMessage(Duration.ofSeconds(10)));
     assertEquals("stopped", status(gw).state());
 
-    TestProbe<HttpChannel.Drained> again = testKit.createTestProbe();
-    gw.channel().tell(new HttpChannel.Drain(Duration.ofSeconds(20), again.ref()));
-    assertEquals(new HttpChannel.Drained(0), again.receiveMessage(Duration.ofSeconds(10)), "a second drain: same answer");
+    TestProbe<Channel.Drained> again = testKit.createTestProbe();
+    gw.channel().tell(new Channel.Drain(Duration.ofSeconds(20), again.ref()));
+    assertEquals(new Channel.Drained("http", 0), again.receiveMessage(Duration.ofSeconds(10)), "a second drain: same answer");
     assertUnbound(gw.base().getPort());
   }
 
   @Test
   void aDrainWithNothingPendingRepliesAtOnce() {
     Running gw = start(Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()));
-    TestProbe<HttpChannel.Drained> drained = testKit.createTestProbe();
-    gw.channel().tell(new HttpChannel.Drain(Duration.ofSeconds(20), drained.ref()));
-    assertEquals(new HttpChannel.Drained(0), drained.receiveMessage(Duration.ofSeconds(5)));
+    TestProbe<Channel.Drained> drained = testKit.createTestProbe();
+    gw.channel().tell(new Channel.Drain(Duration.ofSeconds(20), drained.ref()));
+    assertEquals(new Channel.Drained("http", 0), drained.receiveMessage(Duration.ofSeconds(5)));
   }
 
   @Test
   void aDrainThatRunsOutOfTimeSaysHowManyAreUnanswered() throws Exception {
     TestProbe<RouterActor.Command> router = testKit.createTestProbe();
     Running gw = start(HttpChannelConfig.DEFAULT, Stubs.forwardTo(router.ref()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(30));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), NO_STATUS, Duration.ofSeconds(30));
     CompletableFuture<HttpResponse<String>> stuck = postAsync(gw.uri("/v1/chat/completions"), HELLO);
     router.expectMessageClass(RouterActor.Route.class, Duration.ofSeconds(10));
-    TestProbe<HttpChannel.Drained> drained = testKit.createTestProbe();
+    TestProbe<Channel.Drained> drained = testKit.createTestProbe();
     long started = System.nanoTime();
-    gw.channel().tell(new HttpChannel.Drain(Duration.ofMillis(400), drained.ref()));
-    assertEquals(new HttpChannel.Drained(1), drained.receiveMessage(Duration.ofSeconds(10)));
+    gw.channel().tell(new Channel.Drain(Duration.ofMillis(400), drained.ref()));
+    assertEquals(new Channel.Drained("http", 1), drained.receiveMessage(Duration.ofSeconds(10)));
     assertTrue(Duration.ofNanos(System.nanoTime() - started).toMillis() >= 400, "waited the drain timeout");
     stuck.cancel(true);
   }
@@ -493,7 +495,7 @@ class HttpChannelTest {
 
   private static ChannelStatus status(Running gw) {
     TestProbe<ChannelStatus> probe = testKit.createTestProbe();
-    gw.channel().tell(new HttpChannel.GetStatus(probe.ref()));
+    gw.channel().tell(new Channel.GetStatus(probe.ref()));
     return probe.receiveMessage(Duration.ofSeconds(10));
   }
 
@@ -509,11 +511,11 @@ class HttpChannelTest {
         new ProviderStatus.Accounting(3, 100, 50, 0.01, 0.01, 0.01), ProviderStatus.Throttle.NONE);
     ProviderStatus backup = new ProviderStatus("backup", "anthropic", "claude", 2, true, BreakerState.CLOSED,
         Optional.empty(), Optional.empty(), List.of(), ProviderStatus.Accounting.ZERO, ProviderStatus.Throttle.NONE);
-    ChannelStatusProbe telegram = () -> CompletableFuture.completedFuture(
-        new ChannelStatus("telegram", 1, 10, "polling", Optional.empty(), 0));
-    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"),
-            List.of(primary, backup)),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(telegram), Duration.ofSeconds(10));
+    GatewayStatus.Snapshot snapshot = new GatewayStatus.Snapshot(Optional.of(List.of(primary, backup)), List.of(
+        new ChannelStatus("http", 0, 100, "serving", Optional.empty(), 0),
+        new ChannelStatus("telegram", 1, 10, "polling", Optional.empty(), 0)), Map.of());
+    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), snapshot, Duration.ofSeconds(10));
 
     JsonNode status = json(get(gw.uri("/api/status")));
     JsonNode p = status.get("providers").get(0);
@@ -545,12 +547,12 @@ class HttpChannelTest {
 
   @Test
   void apiStatusCarriesTheExtrasButKeepsItsOwnFields() throws Exception {
-    StatusExtras extras = () -> CompletableFuture.completedFuture(Map.<String, Object>of(
+    GatewayStatus.Snapshot snapshot = new GatewayStatus.Snapshot(Optional.of(List.of()), List.of(), Map.<String, Object>of(
         "alerts", List.of(Map.of("type", "out_of_credits", "provider", "primary")),
         "last_shutdown", JSON.createObjectNode().put("reason", "SIGTERM").put("unanswered", 0),
         "providers", "not to be replaced"));
     Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(10), extras);
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), snapshot, Duration.ofSeconds(10));
     JsonNode status = json(get(gw.uri("/api/status")));
     assertEquals("out_of_credits", status.get("alerts").get(0).get("type").asText());
     assertEquals("SIGTERM", status.get("last_shutdown").get("reason").asText());
@@ -559,29 +561,19 @@ class HttpChannelTest {
   }
 
   @Test
-  void apiStatusAnswersWithoutExtrasThatFail() throws Exception {
-    StatusExtras failing = () -> CompletableFuture.failedFuture(new IllegalStateException("alerts actor gone"));
+  void apiStatusSaysSoWhenTheProvidersAreMissing() throws Exception {
+    GatewayStatus.Snapshot snapshot = new GatewayStatus.Snapshot(Optional.empty(), List.of(
+        new ChannelStatus("http", 0, 100, "serving", Optional.empty(), 0),
+        new ChannelStatus("discord", 0, 0, "unresponsive", Optional.of("did not report"), 0)), Map.of());
     Running gw = start(HttpChannelConfig.DEFAULT, Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(), Duration.ofSeconds(10), failing);
-    HttpResponse<String> response = get(gw.uri("/api/status"));
-    assertEquals(200, response.statusCode(), response.body());
-    JsonNode status = json(response);
-    assertFalse(status.has("alerts"));
-    assertEquals("http", status.get("channels").get(0).get("name").asText());
-  }
-
-  @Test
-  void apiStatusStillAnswersWhenTheRouterAndAChannelDoNot() throws Exception {
-    TestProbe<RouterActor.Command> silent = testKit.createTestProbe();
-    ChannelStatusProbe stuck = CompletableFuture::new;
-    Running gw = start(HttpChannelConfig.DEFAULT, Stubs.forwardTo(silent.ref()),
-        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), List.of(stuck), Duration.ofSeconds(10));
+        Stubs.conversations(m -> Stubs.answered("p", "m", "x")), snapshot, Duration.ofSeconds(10));
     HttpResponse<String> response = get(gw.uri("/api/status"));
     assertEquals(200, response.statusCode());
     JsonNode status = json(response);
     assertEquals(0, status.get("providers").size());
     assertTrue(status.get("providers_error").isTextual());
     assertEquals("unresponsive", status.get("channels").get(1).get("state").asText());
+    assertEquals("did not report", status.get("channels").get(1).get("last_error").asText());
   }
 
   @Test
@@ -617,7 +609,7 @@ class HttpChannelTest {
   void afterACrashTheChannelBindsAgainAndServes() throws Exception {
     Running gw = start(Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of()));
     assertEquals(200, post(gw.uri("/v1/chat/completions"), HELLO).statusCode());
-    gw.channel().tell(HttpChannel.Crash.INSTANCE);
+    Crashable.crash(gw.channel());
     URI again = baseOf(awaitBinding(gw.channel()));
     assertEquals(200, get(again.resolve("/health")).statusCode());
     assertEquals(200, post(again.resolve("/v1/chat/completions"), HELLO).statusCode());
@@ -630,12 +622,15 @@ class HttpChannelTest {
     ServerSocket occupied = new ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
     int port = occupied.getLocalPort();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Behavior<HttpChannel.Command> behavior = Behaviors.supervise(
-            HttpChannel.create(HttpChannelConfig.DEFAULT.withPort(port),
-                testKit.spawn(Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of())),
-                testKit.spawn(Stubs.conversations(m -> Stubs.answered("p", "m", "x"))), List.of(), registry))
+    ChannelContext context = new ChannelContext(
+        testKit.spawn(Stubs.router(r -> Stubs.answered("p", "m", "x"), List.of())),
+        testKit.spawn(Stubs.conversations(m -> Stubs.answered("p", "m", "x"))), registry, Duration.ofSeconds(10),
+        java.nio.file.Path.of("target"), testKit.spawn(Behaviors.<GatewayStatus.Command>ignore()), new ProviderHistory(),
+        Optional::empty);
+    Behavior<Channel.Command> behavior = Behaviors.supervise(
+            HttpChannel.create(HttpChannelConfig.DEFAULT.withPort(port), context))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(50), Duration.ofMillis(200), 0));
-    ActorRef<HttpChannel.Command> channel = testKit.spawn(behavior);
+    ActorRef<Channel.Command> channel = testKit.spawn(behavior);
     started.add(channel);
     TestProbe<InetSocketAddress> binding = testKit.createTestProbe();
     channel.tell(new HttpChannel.GetBinding(binding.ref()));

@@ -1,5 +1,8 @@
 package switchboard.channels.telegram;
 
+import switchboard.channels.Channel;
+import switchboard.testkit.faults.Crashable;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,7 +46,7 @@ class TelegramChannelTest {
   @TempDir(cleanup = CleanupMode.NEVER) Path dataDir;
   private static final List<Path> DATA_DIRS = new java.util.concurrent.CopyOnWriteArrayList<>();
   private FakeBotApi api;
-  private ActorRef<TelegramChannel.Command> channel;
+  private ActorRef<Channel.Command> channel;
   private TestProbe<ConversationsActor.Command> seen;
 
   @BeforeEach
@@ -92,7 +95,7 @@ class TelegramChannelTest {
 
   private ChannelStatus status() {
     TestProbe<ChannelStatus> probe = testKit.createTestProbe();
-    channel.tell(new TelegramChannel.GetStatus(probe.ref()));
+    channel.tell(new Channel.GetStatus(probe.ref()));
     return probe.receiveMessage(Duration.ofSeconds(5));
   }
 
@@ -357,6 +360,15 @@ class TelegramChannelTest {
   }
 
   @Test
+  void anAdminNoticeGoesToTheAdminChatWhenOneIsSet() {
+    start(config(10, Set.of()).withAdminChat(Optional.of(91L)), echo());
+    channel.tell(new Channel.AdminNotice("provider primary is out of credits"));
+    assertEquals(
+        List.of(new SentMessage(91, "provider primary is out of credits", Optional.empty())),
+        api.awaitSentTo(91, 1, WAIT));
+  }
+
+  @Test
   void notifySendsATextToAChat() {
     start(config(10, Set.of()), echo());
     channel.tell(new TelegramChannel.Notify(91, "provider primary is out of credits"));
@@ -370,12 +382,12 @@ class TelegramChannelTest {
     TestProbe<ConversationsActor.Command> held = testKit.createTestProbe();
     channel =
         testKit.spawn(
-            Behaviors.supervise(TelegramChannel.create(config(10, Set.of()), held.ref(), dataDir))
+            Behaviors.supervise(Crashable.wrap(TelegramChannel.create(config(10, Set.of()), held.ref(), dataDir)))
                 .onFailure(SupervisorStrategy.restart()));
     long u = api.userSays(96, "pending during the crash");
     ConversationsActor.UserMessage before = nextUserMessage(held);
 
-    channel.tell(TelegramChannel.Crash.INSTANCE);
+    Crashable.crash(channel);
     ConversationsActor.UserMessage replayed = nextUserMessage(held);
     assertEquals("pending during the crash", replayed.text());
     before.replyTo().tell(StubConversations.answered("answer to the dead incarnation"));
@@ -394,11 +406,11 @@ class TelegramChannelTest {
   void splitKeepsSurrogatePairsAndPrefersWordBoundaries() {
     String emoji = "\uD83D\uDE00";
     String text = "a".repeat(4095) + emoji + "b";
-    List<String> parts = TelegramChat.split(text, 4096);
+    List<String> parts = switchboard.channels.Replies.split(text, 4096);
     assertEquals(List.of("a".repeat(4095), emoji + "b"), parts);
 
-    List<String> words = TelegramChat.split("x".repeat(3000) + " " + "y".repeat(3000), 4096);
+    List<String> words = switchboard.channels.Replies.split("x".repeat(3000) + " " + "y".repeat(3000), 4096);
     assertEquals(List.of("x".repeat(3000) + " ", "y".repeat(3000)), words);
-    assertEquals(List.of("short"), TelegramChat.split("short", 4096));
+    assertEquals(List.of("short"), switchboard.channels.Replies.split("short", 4096));
   }
 }

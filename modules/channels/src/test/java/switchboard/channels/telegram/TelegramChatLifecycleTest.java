@@ -1,5 +1,8 @@
 package switchboard.channels.telegram;
 
+import switchboard.channels.Channel;
+import switchboard.testkit.faults.Crashable;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -48,7 +51,7 @@ class TelegramChatLifecycleTest {
   @TempDir(cleanup = CleanupMode.NEVER) Path dataDir;
   private static final List<Path> DATA_DIRS = new java.util.concurrent.CopyOnWriteArrayList<>();
   private FakeBotApi api;
-  private ActorRef<TelegramChannel.Command> channel;
+  private ActorRef<Channel.Command> channel;
 
   @BeforeEach
   void startApi() {

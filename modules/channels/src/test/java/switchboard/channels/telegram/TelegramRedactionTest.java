@@ -1,5 +1,8 @@
 package switchboard.channels.telegram;
 
+import switchboard.channels.Channel;
+import switchboard.testkit.faults.Crashable;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -82,7 +85,7 @@ class TelegramRedactionTest {
     api.failNext(429, 1);
     api.failNextSends(500, 1);
     api.chatNotFound(2);
-    ActorRef<TelegramChannel.Command> channel =
+    ActorRef<Channel.Command> channel =
         testKit.spawn(TelegramChannel.create(config(api.baseUrl()), echo, dataDir.resolve("a")));
     api.userSays(2, "to a chat that is gone");
     api.userSays(1, "hello");
@@ -91,7 +94,7 @@ class TelegramRedactionTest {
     status.awaitAssert(
         WAIT,
         () -> {
-          channel.tell(new TelegramChannel.GetStatus(status.ref()));
+          channel.tell(new Channel.GetStatus(status.ref()));
           assertEquals(0, status.receiveMessage().pending(), "the message to the gone chat was given up");
           return null;
         });
@@ -101,12 +104,12 @@ class TelegramRedactionTest {
     try (ServerSocket socket = new ServerSocket(0)) {
       closedPort = socket.getLocalPort();
     }
-    ActorRef<TelegramChannel.Command> deaf =
+    ActorRef<Channel.Command> deaf =
         testKit.spawn(TelegramChannel.create(config("http://127.0.0.1:" + closedPort), echo, dataDir.resolve("b")));
     status.awaitAssert(
         WAIT,
         () -> {
-          deaf.tell(new TelegramChannel.GetStatus(status.ref()));
+          deaf.tell(new Channel.GetStatus(status.ref()));
           ChannelStatus s = status.receiveMessage();
           assertEquals("retrying", s.state());
           assertFalse(s.lastError().orElse("").contains(SECRET), s.lastError().toString());

@@ -1,23 +1,23 @@
-package switchboard.channels.telegram;
+package switchboard.channels;
 
 /**
- * Removes the bot token from any text before it is logged, stored or shown: Bot API URLs carry it
+ * Removes the bot token from any text before it is logged, stored or shown: Telegram's Bot API URLs carry it
  * in their path ({@code /bot<token>/getUpdates}), and HTTP errors like to quote URLs.
  */
-final class Redactor {
-  static final String MASK = "<redacted>";
+public final class Redactor {
+  public static final String MASK = "<redacted>";
 
   private final String token;
   private final String secretPart;
 
-  Redactor(String token) {
+  public Redactor(String token) {
     this.token = token;
     int colon = token.indexOf(':');
     String secret = colon < 0 ? token : token.substring(colon + 1);
     this.secretPart = secret.length() >= 8 ? secret : "";
   }
 
-  String redact(String text) {
+  public String redact(String text) {
     if (text == null) {
       return "";
     }
