@@ -82,9 +82,16 @@ final class GatewaySocket {
    * close with 1000 or 1001 would end).
    */
   void abort(String why) {
-    RuntimeException reason = new IllegalStateException(why);
+    RuntimeException reason = new Aborted(why);
     out.fail(reason);
     kill.abort(reason);
+  }
+
+  /** Why this side dropped the connection; without a stack trace, as it is no bug. */
+  private static final class Aborted extends RuntimeException {
+    Aborted(String why) {
+      super(why, null, false, false);
+    }
   }
 
   private static java.util.concurrent.CompletionStage<String> strictText(Message message, Materializer materializer) {
