@@ -162,6 +162,19 @@ class DiscordEndToEndTest extends TwoProviderTest {
   }
 
   @Test
+  void aReplyOver2000CharactersIsSplitOnWordsAndSentInOrder() throws Exception {
+    String answer = ("word ".repeat(300) + "\n").repeat(3).strip();
+    primary.setDefault(Step.ok(answer));
+    try (TestGateway gw = onlyPrimary("")) {
+      discord.userMessage(CHANNEL, USER, "tell me a lot");
+      List<String> parts = awaitTexts(CHANNEL, 3);
+      assertTrue(parts.stream().allMatch(p -> p.length() <= 2000), "each part fits Discord's limit");
+      assertEquals(answer, String.join("", parts), "nothing lost, in order");
+      assertTrue(parts.get(0).endsWith("\n") || parts.get(0).endsWith(" "), "cut on a line or word boundary");
+    }
+  }
+
+  @Test
   void beyondMaxPendingTheBusyReplyComesAtOnceAndDisallowedChannelsCostNothing() throws Exception {
     primary.setDefault(Step.ok("slow answer").withDelay(Duration.ofMillis(1500)));
     try (TestGateway gw = onlyPrimary("max-pending-messages = 1, allowed-channel-ids = [\"" + CHANNEL + "\", \""

@@ -72,6 +72,25 @@ class GatewayConfigTest {
   }
 
   @Test
+  void theDiscordSectionIsReadAndItsProblemsNamed() throws Exception {
+    GatewayConfig config = load(SIMULATED + "switchboard.channels.discord { enabled = true, token = \"t0k3n\","
+        + " allowed-channel-ids = [\"1234567890123456789\", 42] }", Map.of());
+    switchboard.channels.discord.DiscordConfig discord = switchboard.channels.Channels
+        .find(config.channels(), switchboard.channels.discord.DiscordConfig.class).orElseThrow();
+    assertTrue(discord.enabled());
+    assertEquals(java.util.Set.of("1234567890123456789", "42"), discord.allowedChannelIds());
+    assertEquals(List.of("http", "discord"), config.enabledChannels().stream().map(c -> c.name()).toList());
+    assertTrue(!discord.toString().contains("t0k3n"), "the token is never shown");
+
+    List<String> problems = problems(SIMULATED + "switchboard.channels.discord { enabled = true,"
+        + " allowed-channel-ids = [\"general\"], gateway-url = \"http://x\" }");
+    assertTrue(problems.contains("switchboard.channels.discord.token: is missing (set DISCORD_BOT_TOKEN)"), problems.toString());
+    assertTrue(problems.stream().anyMatch(p -> p.startsWith("switchboard.channels.discord.allowed-channel-ids: \"general\"")),
+        problems.toString());
+    assertTrue(problems.stream().anyMatch(p -> p.startsWith("switchboard.channels.discord.gateway-url: ")), problems.toString());
+  }
+
+  @Test
   void everyProblemIsReportedOnItsOwnLineNamingKeyAndValue() throws IOException {
     List<String> problems = problems(
         "switchboard {\n"
