@@ -190,6 +190,10 @@ class ConversationsActorTest {
 
     conversations.tell(new ConversationsActor.UserMessage("a", "hold this", inFlight.getRef()));
     conversations.tell(new ConversationsActor.UserMessage("a", "queued", queued.getRef()));
+    inFlight.awaitAssert(WAIT, () -> {
+      assertTrue(router.log.contains("recv:hold this"), "the first message is at the provider");
+      return null;
+    });
     Crashable.crashChild(conversations, ConversationsActor.childName("a"));
 
     for (TestProbe<RouteResult> probe : List.of(inFlight, queued)) {

@@ -24,6 +24,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import switchboard.channels.Channel;
+import switchboard.channels.DrainWaiters;
 import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.Replies;
@@ -125,7 +126,7 @@ public final class DiscordChannel extends AbstractBehavior<Channel.Command> {
   private final Map<String, Deque<Slot>> waiting = new HashMap<>();
   private final Map<Long, Slot> byKey = new HashMap<>();
   private final LinkedHashSet<String> seen = new LinkedHashSet<>();
-  private final List<ActorRef<Channel.Drained>> draining = new ArrayList<>();
+  private final DrainWaiters draining;
 
   private Optional<GatewaySocket> socket = Optional.empty();
   private long connection;
@@ -164,6 +165,7 @@ public final class DiscordChannel extends AbstractBehavior<Channel.Command> {
     this.sender = context.spawn(DiscordSender.create(config, rest), "sender");
     this.deliveredAdapter = context.messageAdapter(DiscordSender.Delivered.class, d -> new Delivered(d.key(), d.sent()));
     this.metrics = new ChannelMetrics(registry, DiscordConfig.NAME, pending::get, requestTimeout);
+    this.draining = new DrainWaiters(DiscordConfig.NAME, pending::get, timers, DrainDeadline.INSTANCE);
     this.answerTimeout = requestTimeout.plus(ANSWER_MARGIN);
     context.getLog().info("Discord channel starting against {}", config.apiBaseUrl());
     connect();
@@ -471,8 +473,9 @@ public final class DiscordChannel extends AbstractBehavior<Channel.Command> {
       return this;
     }
     metrics.request(slot.outcome, slot.startNanos);
-    if (slot.question && pending.decrementAndGet() == 0 && !draining.isEmpty()) {
-      answerDrains();
+    if (slot.question) {
+      pending.decrementAndGet();
+      draining.pendingChanged();
     }
     return this;
   }
@@ -486,38 +489,25 @@ public final class DiscordChannel extends AbstractBehavior<Channel.Command> {
   }
 
   private Behavior<Channel.Command> onDrain(Channel.Drain drain) {
-    if (pending.get() == 0) {
-      drain.replyTo().tell(new Channel.Drained(DiscordConfig.NAME, 0));
-      return this;
-    }
-    if (draining.isEmpty()) {
-      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
-    }
-    draining.add(drain.replyTo());
+    draining.add(drain);
     return this;
   }
 
   private Behavior<Channel.Command> onDrainDeadline() {
-    answerDrains();
+    draining.answer();
     return this;
-  }
-
-  private void answerDrains() {
-    draining.forEach(waiting -> waiting.tell(new Channel.Drained(DiscordConfig.NAME, pending.get())));
-    draining.clear();
-    timers.cancel(DrainDeadline.INSTANCE);
   }
 
   /** The next incarnation connects anew (and identifies: the session's sequence is this one's). */
   private Behavior<Channel.Command> onPreRestart() {
     socket.ifPresent(s -> s.abort("the Discord channel restarts"));
-    answerDrains();
+    draining.answer();
     return this;
   }
 
   private Behavior<Channel.Command> onPostStop() {
     socket.ifPresent(s -> s.abort("the Discord channel stopped"));
-    answerDrains();
+    draining.answer();
     metrics.close();
     return this;
   }

@@ -1,6 +1,7 @@
 package switchboard.channels.telegram;
 
 import switchboard.channels.Channel;
+import switchboard.channels.DrainWaiters;
 import switchboard.channels.Redactor;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -165,7 +166,7 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   private long call;
   private int failures;
   private int journalLines;
-  private final List<ActorRef<Channel.Drained>> draining = new ArrayList<>();
+  private final DrainWaiters draining;
 
   /** A channel whose metrics go nowhere (a private registry). */
   public static Behavior<Channel.Command> create(
@@ -227,6 +228,7 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
     this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     this.book = ledger.map(l -> TelegramLedger.book(l, context.getSystem(), journal, io)).orElseGet(() -> journal.asBook(io));
     this.metrics = new ChannelMetrics(registry, NAME, pendingAsks::get, requestTimeout);
+    this.draining = new DrainWaiters(NAME, pendingAsks::get, timers, DrainDeadline.INSTANCE);
     journal.flushOnShutdown(context.getSystem());
     context.getLog().info("Telegram channel starting against {}", config.baseUrl());
     context.pipeToSelf(
@@ -312,9 +314,8 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
 
   private Behavior<Channel.Command> onAnswerRecorded(AnswerRecorded recorded) {
     if (recorded.ask()) {
-      if (pendingAsks.decrementAndGet() == 0 && !draining.isEmpty()) {
-        answerDrains();
-      }
+      pendingAsks.decrementAndGet();
+      draining.pendingChanged();
     }
     return onJournalWritten(new JournalWritten(recorded.error()));
   }
@@ -340,27 +341,13 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   }
 
   private Behavior<Channel.Command> onDrain(Channel.Drain drain) {
-    if (pendingAsks.get() == 0) {
-      drain.replyTo().tell(new Channel.Drained(NAME, 0));
-      return this;
-    }
-    if (draining.isEmpty()) {
-      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
-    }
-    draining.add(drain.replyTo());
+    draining.add(drain);
     return this;
   }
 
   private Behavior<Channel.Command> onDrainDeadline() {
-    answerDrains();
+    draining.answer();
     return this;
-  }
-
-  /** Tells whoever waits for a drain how many questions are still unanswered. */
-  private void answerDrains() {
-    draining.forEach(waiting -> waiting.tell(new Channel.Drained(NAME, pendingAsks.get())));
-    draining.clear();
-    timers.cancel(DrainDeadline.INSTANCE);
   }
 
   /** Stopped for good (a restart keeps the gauge for the next incarnation to replace). */
