@@ -1,6 +1,5 @@
 package switchboard.channels.http;
 
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +15,6 @@ import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Receive;
@@ -28,10 +26,6 @@ import switchboard.channels.ChannelMetrics;
 import switchboard.channels.ChannelStatus;
 import switchboard.channels.Channel;
 import switchboard.channels.ChannelContext;
-import switchboard.providers.observe.ProviderHistory;
-import switchboard.router.ConversationsActor;
-import switchboard.router.RouterActor;
-import switchboard.router.RouterSettings;
 
 /**
  * The HTTP channel: binds the Pekko HTTP server of the API (OpenAI-compatible chat completions,

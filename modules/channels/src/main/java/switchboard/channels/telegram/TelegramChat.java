@@ -2,7 +2,6 @@ package switchboard.channels.telegram;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -17,7 +16,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import switchboard.channels.telegram.TelegramJournal.Entry;
-import switchboard.providers.OutcomeKind;
 import switchboard.router.ConversationsActor;
 import switchboard.channels.Replies;
 import switchboard.router.RouteResult;
