@@ -233,25 +233,33 @@ final class HttpApi {
   }
 
   /**
-   * The whole body, or a failure: a declared Content-Length over the limit fails at once, a chunked body
-   * with {@link EntityStreamSizeException} as soon as it passes the limit; any other read failure (a
-   * client too slow to send its body, a broken connection) is the caller's {@link InvalidRequest}.
+   * The whole body, or a failure: {@link EntityStreamSizeException} when it is larger than the limit
+   * (declared or chunked); any other read failure (a client too slow to send its body, a broken
+   * connection) is the caller's {@link InvalidRequest}. A body over the limit is still read to its
+   * end (up to {@link #DRAIN_LIMIT}) and thrown away, so the client has sent everything when the 413
+   * comes: a server that answers and closes while the client is still sending makes the client's
+   * socket reset, and the client never reads the 413.
    */
   private CompletionStage<byte[]> readBody(RequestEntity entity) {
     long declared = entity.getContentLengthOption().orElse(0L);
-    if (declared > config.maxBodySize()) {
-      return CompletableFuture.failedFuture(
-          new EntityStreamSizeException(config.maxBodySize(), scala.Option.apply(declared)));
+    long limit = config.maxBodySize();
+    if (declared > Math.max(limit, DRAIN_LIMIT)) {
+      return CompletableFuture.failedFuture(new EntityStreamSizeException(limit, scala.Option.apply(declared)));
     }
-    CompletionStage<HttpEntity.Strict> strict;
+    CompletionStage<BodyReader> read;
     try {
-      strict = entity.withSizeLimit(config.maxBodySize()).toStrict(BODY_TIMEOUT.toMillis(), system);
+      read = entity.withoutSizeLimit().getDataBytes()
+          .completionTimeout(BODY_TIMEOUT)
+          .runFold(new BodyReader(limit), BodyReader::add, system);
     } catch (RuntimeException e) {
-      strict = CompletableFuture.failedFuture(e);
+      read = CompletableFuture.failedFuture(e);
     }
-    return strict.handle((body, failure) -> {
+    return read.handle((body, failure) -> {
       if (failure == null) {
-        return body.getData().toArray();
+        if (body.total > limit) {
+          throw new EntityStreamSizeException(limit, scala.Option.apply(body.total));
+        }
+        return body.bytes.result().toArray();
       }
       Throwable cause = unwrap(failure);
       throw cause instanceof EntityStreamSizeException tooLarge
@@ -259,6 +267,31 @@ final class HttpApi {
           : new InvalidRequest("the request body could not be read: " + cause.getMessage());
     });
   }
+
+  /** How much of a body over the limit is still read (and dropped) before the connection is cut instead. */
+  static final long DRAIN_LIMIT = 16L * 1024 * 1024;
+
+  /** A body being read: kept up to the limit, counted beyond it, failed beyond {@link #DRAIN_LIMIT}. */
+  private static final class BodyReader {
+    final long limit;
+    final org.apache.pekko.util.ByteStringBuilder bytes = new org.apache.pekko.util.ByteStringBuilder();
+    long total;
+
+    BodyReader(long limit) {
+      this.limit = limit;
+    }
+
+    BodyReader add(ByteString chunk) {
+      total += chunk.size();
+      if (total <= limit) {
+        bytes.append(chunk);
+      } else if (total > Math.max(limit, DRAIN_LIMIT)) {
+        throw new EntityStreamSizeException(limit, scala.Option.apply(total));
+      }
+      return this;
+    }
+  }
+
 
   private CompletionStage<Reply> chatCompletion(byte[] body, Optional<String> key) {
     OpenAiCodec.ChatCall call = OpenAiCodec.parseChat(body, "http:chat-completions");
