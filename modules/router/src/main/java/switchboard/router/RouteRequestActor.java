@@ -134,8 +134,8 @@ final class RouteRequestActor extends AbstractBehavior<RouteRequestActor.Message
   }
 
   private Behavior<Message> finish(RouteResult result) {
-    route.replyTo().tell(result);
     events.routed(result, Duration.ofNanos(System.nanoTime() - startNanos));
+    route.replyTo().tell(result);
     return Behaviors.stopped();
   }
 }

@@ -174,8 +174,8 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
     if (order.isEmpty()) {
       RouteResult result =
           new RouteResult.Failed(OutcomeKind.UNAVAILABLE, "", ErrorTexts.noProviders(), Optional.empty(), List.of());
-      route.replyTo().tell(result);
       events.routed(result, Duration.ZERO);
+      route.replyTo().tell(result);
     } else {
       getContext().spawnAnonymous(RouteRequestActor.create(route, order, settings, events));
     }
