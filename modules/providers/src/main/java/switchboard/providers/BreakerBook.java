@@ -480,6 +480,11 @@ final class BreakerBook {
     }
   }
 
+  /** Writes what a save left waiting at once (the actor stops). */
+  void flush() {
+    store.flush();
+  }
+
   /** Saves the breakers soon, off the caller's thread. */
   void save() {
     store.saveBreakers(toJson());

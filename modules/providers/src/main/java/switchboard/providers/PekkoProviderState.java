@@ -25,8 +25,12 @@ import switchboard.providers.limits.SpendLedger;
  * same breakers.
  *
  * <p>Saves are coalesced: while one write is under way the newest state waits, and only it is
- * written next (a provider may account hundreds of calls a second). A write the store refuses (down,
- * or a revision another writer took) is logged; the revision is read again before the next write.
+ * written next (a provider may account thousands of calls a second). A breaker change is written as
+ * soon as the write before it is done; spend alone at most every {@link #SPEND_WRITE_INTERVAL}, so
+ * a busy provider costs the store a few writes a second instead of one per call ({@link #flush}
+ * writes what is left at once: the provider actor calls it when it stops). A {@code kill -9} can
+ * so lose at most that interval's spend. A write the store refuses (down, or a revision another
+ * writer took) is logged; the revision is read again before the next write.
  *
  * <p>Files of an earlier version ({@code <data-dir>/breakers/<provider>.json},
  * {@code <data-dir>/spend/<provider>.json}) are read once when the store has nothing for the
@@ -42,7 +46,11 @@ public final class PekkoProviderState implements ProviderStateStore {
   /** What is stored: the breakers' and the ledger's JSON. */
   public record ProviderState(String breakers, String spend) implements CborSerializable {}
 
+  /** The longest a change of spend alone waits before it is written. */
+  public static final java.time.Duration SPEND_WRITE_INTERVAL = java.time.Duration.ofMillis(250);
+
   private final DurableStateUpdateStore<ProviderState> store;
+  private final ActorSystem<?> system;
   private final String persistenceId;
   private final String provider;
   private final Optional<Path> legacyDir;
@@ -56,6 +64,11 @@ public final class PekkoProviderState implements ProviderStateStore {
   private SpendLedger.Snapshot newSpend;
   private boolean writing;
   private boolean dirty;
+  /** A breaker change waits: write it as soon as the write under way is done. */
+  private boolean urgent;
+  /** A later write is scheduled (spend alone, within {@link #SPEND_WRITE_INTERVAL}). */
+  private boolean scheduled;
+  private long lastWriteNanos = System.nanoTime() - SPEND_WRITE_INTERVAL.toNanos();
 
   /** The store of {@code system}; {@code legacyDir} is where files of an earlier version may be. */
   public PekkoProviderState(ActorSystem<?> system, String provider, Optional<Path> legacyDir) {
@@ -69,6 +82,7 @@ public final class PekkoProviderState implements ProviderStateStore {
    */
   @SuppressWarnings("unchecked")
   public PekkoProviderState(ActorSystem<?> system, String provider, Optional<Path> legacyDir, Optional<String> node) {
+    this.system = system;
     this.store = DurableStateStoreRegistry.get(system).getDurableStateStoreFor(DurableStateUpdateStore.class, PLUGIN);
     this.persistenceId = "provider-state|" + provider + node.map(n -> "|" + n).orElse("");
     this.provider = provider;
@@ -136,22 +150,50 @@ public final class PekkoProviderState implements ProviderStateStore {
   @Override
   public synchronized void saveBreakers(JsonNode state) {
     newBreakers = state;
-    write();
+    dirty = true;
+    urgent = true;
+    pump();
   }
 
   @Override
   public synchronized void saveSpend(SpendLedger.Snapshot state) {
     newSpend = state;
-    write();
+    dirty = true;
+    pump();
+  }
+
+  @Override
+  public synchronized void flush() {
+    if (dirty) {
+      urgent = true;
+      pump();
+    }
+  }
+
+  /** Starts the next write when one is due, or schedules it (spend alone waits out the interval). */
+  private void pump() {
+    if (writing || !dirty) {
+      return;
+    }
+    long wait = urgent ? 0 : lastWriteNanos + SPEND_WRITE_INTERVAL.toNanos() - System.nanoTime();
+    if (wait <= 0) {
+      write();
+    } else if (!scheduled) {
+      scheduled = true;
+      system.scheduler().scheduleOnce(java.time.Duration.ofNanos(wait), this::scheduledWrite, system.executionContext());
+    }
+  }
+
+  private synchronized void scheduledWrite() {
+    scheduled = false;
+    pump();
   }
 
   private void write() {
-    if (writing) {
-      dirty = true;
-      return;
-    }
     writing = true;
     dirty = false;
+    urgent = false;
+    lastWriteNanos = System.nanoTime();
     if (newBreakers != null) {
       breakers = newBreakers.toString();
       newBreakers = null;
@@ -181,8 +223,8 @@ public final class PekkoProviderState implements ProviderStateStore {
       revisionKnown = false;
       LOG.warn("provider {}: the store did not take its breakers and spend: {}", provider, failure.toString());
     }
-    if (dirty && failure == null) {
-      write();
+    if (failure == null) {
+      pump();
     }
   }
 }

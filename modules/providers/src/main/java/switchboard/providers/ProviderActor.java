@@ -401,6 +401,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
 
   private Behavior<Command> onStopping() {
     answerInFlight();
+    book.flush();
     return this;
   }
 

@@ -26,6 +26,9 @@ public interface ProviderStateStore {
 
   void saveSpend(SpendLedger.Snapshot spend);
 
+  /** Writes at once what a save left waiting (the provider actor stops). */
+  default void flush() {}
+
   /** Nothing outlives the process. */
   ProviderStateStore NONE = new ProviderStateStore() {
     @Override
