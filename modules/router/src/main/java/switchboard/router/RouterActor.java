@@ -25,7 +25,9 @@ import switchboard.providers.ResetResult;
  * Owns the providers by priority and answers each chat request with exactly one {@link RouteResult},
  * so a channel never has to know which provider answered or why another one did not.
  *
- * <p>Each {@link Route} gets its own short-lived child that walks the providers:
+ * <p>Each {@link Route} is walked through the providers by the router itself, its state kept in a map
+ * until it is answered (an actor per message cost more than the rest of routing it). Each provider
+ * is asked with Pekko's {@code ActorContext.ask}, timed out at the request's deadline:
  *
  * <ul>
  *   <li>Order: the first try goes to the highest-priority provider that is not {@code fallback-only}
@@ -99,6 +101,31 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   private final List<String> models;
   private final RouterSettings settings;
   private final RouterEvents events;
+  /** The messages being walked through the providers, by walk number. */
+  private final Map<Long, Walk> walks = new HashMap<>();
+  private long walkSeq;
+
+  /** A provider's answer to walk {@code walk}, or the ask's failure (its deadline passed). */
+  private record ProviderAnswered(long walk, ProviderResult result, Throwable failure) implements Command {}
+
+  /** One message on its way through the providers. */
+  private static final class Walk {
+    final long id;
+    final Route route;
+    final List<ProviderHandle> order;
+    final long startNanos = System.nanoTime();
+    final Instant deadline;
+    final List<ProviderResult.Failure> failures = new ArrayList<>(2);
+    int current = -1;
+
+    Walk(long id, Route route, List<ProviderHandle> order, Duration requestTimeout) {
+      this.id = id;
+      this.route = route;
+      this.order = order;
+      Instant byTimeout = Instant.now().plus(requestTimeout);
+      this.deadline = route.deadline().filter(d -> d.isBefore(byTimeout)).orElse(byTimeout);
+    }
+  }
 
   public static Behavior<Command> create(List<ProviderHandle> providers, RouterSettings settings) {
     return create(providers, settings, RouterEvents.NONE);
@@ -142,6 +169,7 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Route.class, this::onRoute)
+        .onMessage(ProviderAnswered.class, this::onProviderAnswered)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetModels.class, this::onGetModels)
         .onMessage(ResetProvider.class, this::onResetProvider)
@@ -150,6 +178,11 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
 
   private Behavior<Command> onRoute(Route route) {
     route(route);
+    return this;
+  }
+
+  private Behavior<Command> onProviderAnswered(ProviderAnswered answered) {
+    providerAnswered(answered);
     return this;
   }
 
@@ -176,9 +209,90 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
           new RouteResult.Failed(OutcomeKind.UNAVAILABLE, "", ErrorTexts.noProviders(), Optional.empty(), List.of());
       events.routed(result, Duration.ZERO);
       route.replyTo().tell(result);
-    } else {
-      getContext().spawnAnonymous(RouteRequestActor.create(route, order, settings, events));
+      return;
     }
+    Walk walk = new Walk(++walkSeq, route, order, settings.requestTimeout());
+    walks.put(walk.id, walk);
+    askNext(walk);
+  }
+
+  /** Asks the walk's next provider, within what is left of its deadline. */
+  private void askNext(Walk walk) {
+    walk.current++;
+    Duration left = Duration.between(Instant.now(), walk.deadline);
+    if (left.isNegative() || left.isZero()) {
+      deadlinePassed(walk);
+      return;
+    }
+    long id = walk.id;
+    Instant deadline = walk.deadline;
+    ChatRequest request = walk.route.request();
+    getContext().ask(ProviderResult.class, walk.order.get(walk.current).ref(), left,
+        replyTo -> new ProviderActor.Complete(request, deadline, replyTo),
+        (result, failure) -> new ProviderAnswered(id, result, failure));
+  }
+
+  private void providerAnswered(ProviderAnswered answered) {
+    Walk walk = walks.get(answered.walk());
+    if (walk == null) {
+      return;
+    }
+    if (answered.result() instanceof ProviderResult.Success success) {
+      finish(walk, new RouteResult.Answered(success, List.copyOf(walk.failures)));
+    } else if (answered.result() instanceof ProviderResult.Streaming streaming) {
+      finish(walk, new RouteResult.Streaming(streaming, List.copyOf(walk.failures)));
+    } else if (answered.result() instanceof ProviderResult.Failure failure) {
+      failed(walk, failure);
+    } else {
+      deadlinePassed(walk);
+    }
+  }
+
+  private void failed(Walk walk, ProviderResult.Failure failure) {
+    walk.failures.add(failure);
+    if (!movesOn(failure)) {
+      finish(walk, failed(walk, failure, walk.failures));
+      return;
+    }
+    if (walk.current + 1 >= walk.order.size()) {
+      finish(walk, failed(walk, mostMeaningful(walk.failures), walk.failures));
+      return;
+    }
+    String from = walk.order.get(walk.current).name();
+    String to = walk.order.get(walk.current + 1).name();
+    getContext().getLog().info("fallback {} -> {} ({}) for {}", from, to, failure.kind().wire(),
+        walk.route.request().origin());
+    events.fallback(from, to, failure.kind());
+    askNext(walk);
+  }
+
+  private void deadlinePassed(Walk walk) {
+    String asking = walk.order.get(Math.min(walk.current, walk.order.size() - 1)).name();
+    finish(walk, new RouteResult.Failed(OutcomeKind.UNAVAILABLE, asking,
+        ErrorTexts.timedOut(asking, settings.requestTimeout()), Optional.empty(), List.copyOf(walk.failures)));
+  }
+
+  /**
+   * A failure moves the message on to the next provider when its kind is listed in
+   * {@code fallback.on}, or when the provider made no call at all: an open breaker (or a full
+   * throttle queue) means the provider is not eligible now, whatever kind opened it, so an
+   * {@code auth_failed} primary ends the one message that met the refusal and later messages are
+   * served by the next provider until an operator fixes the key.
+   */
+  private boolean movesOn(ProviderResult.Failure failure) {
+    return failure.calls() == 0 || settings.fallbackOn().contains(failure.kind());
+  }
+
+  private static RouteResult.Failed failed(Walk walk, ProviderResult.Failure named, List<ProviderResult.Failure> all) {
+    return new RouteResult.Failed(
+        named.kind(), named.provider(), ErrorTexts.of(named), named.retryAfter(), List.copyOf(all));
+  }
+
+  /** Records the outcome (before replying, so whoever sees the answer also sees it counted) and answers. */
+  private void finish(Walk walk, RouteResult result) {
+    walks.remove(walk.id);
+    events.routed(result, Duration.ofNanos(System.nanoTime() - walk.startNanos));
+    walk.route.replyTo().tell(result);
   }
 
   private Behavior<Command> onGetModels(GetModels request) {
