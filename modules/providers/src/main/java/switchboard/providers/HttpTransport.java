@@ -2,17 +2,25 @@ package switchboard.providers;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
 import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
 import org.apache.pekko.stream.Materializer;
@@ -33,6 +41,12 @@ final class HttpTransport {
   private final ConnectionPoolSettings pool;
   private final Duration timeout;
   private final org.apache.pekko.event.LoggingAdapter log;
+  /**
+   * The parsed URL and headers of the calls, each parsed once: a provider has one URL and a header
+   * or two per key, and parsing them again for every call cost more than the rest of building it.
+   */
+  private final Map<String, Uri> uris = new ConcurrentHashMap<>();
+  private final Map<Map.Entry<String, String>, HttpHeader> parsedHeaders = new ConcurrentHashMap<>();
 
   HttpTransport(ActorSystem<?> system, Duration timeout, Duration streamIdleTimeout, int maxConnections, int maxOpenRequests) {
     org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
@@ -61,10 +75,16 @@ final class HttpTransport {
    * (the caller must read or discard it).
    */
   CompletionStage<HttpResponse> open(String url, Map<String, String> headers, byte[] body) {
-    HttpRequest request = HttpRequest.POST(url).withEntity(ContentTypes.APPLICATION_JSON, body);
+    List<HttpHeader> parsed = new ArrayList<>(headers.size());
     for (Map.Entry<String, String> h : headers.entrySet()) {
-      request = request.addHeader(HttpHeader.parse(h.getKey(), h.getValue()));
+      parsed.add(parsedHeaders.computeIfAbsent(Map.entry(h.getKey(), h.getValue()),
+          e -> HttpHeader.parse(e.getKey(), e.getValue())));
     }
+    HttpRequest request = HttpRequest.create()
+        .withMethod(HttpMethods.POST)
+        .withUri(uris.computeIfAbsent(url, Uri::create))
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+        .addHeaders(parsed);
     return http.singleRequest(request, http.defaultClientHttpsContext(), pool, log);
   }
 
@@ -86,6 +106,11 @@ final class HttpTransport {
   CompletionStage<RawResponse> read(HttpResponse response) {
     Map<String, String> headers = headers(response);
     int status = response.status().intValue();
+    if (response.entity() instanceof HttpEntity.Strict strict) {
+      // the whole body came with the head (any small answer): no stream to run
+      return CompletableFuture.completedFuture(
+          new RawResponse(status, headers, strict.getData().decodeString(StandardCharsets.UTF_8)));
+    }
     return response.entity().toStrict(timeout.toMillis(), materializer)
         .thenApply(strict -> new RawResponse(status, headers, strict.getData().decodeString(StandardCharsets.UTF_8)))
         .whenComplete((ok, failure) -> {

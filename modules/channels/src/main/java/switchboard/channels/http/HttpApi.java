@@ -246,6 +246,13 @@ final class HttpApi {
     if (declared > Math.max(limit, DRAIN_LIMIT)) {
       return CompletableFuture.failedFuture(new EntityStreamSizeException(limit, scala.Option.apply(declared)));
     }
+    if (entity instanceof HttpEntity.Strict strict) {
+      // the whole body came with the head (every small request): no stream to run for it
+      long size = strict.getData().size();
+      return size > limit
+          ? CompletableFuture.failedFuture(new EntityStreamSizeException(limit, scala.Option.apply(size)))
+          : CompletableFuture.completedFuture(strict.getData().toArray());
+    }
     CompletionStage<BodyReader> read;
     try {
       read = entity.withoutSizeLimit().getDataBytes()
