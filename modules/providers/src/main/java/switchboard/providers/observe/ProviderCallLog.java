@@ -1,7 +1,11 @@
 package switchboard.providers.observe;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -77,30 +81,45 @@ public final class ProviderCallLog implements ProviderEvents {
     }
   }
 
-  /** The JSON line of one call: {@code {"time", "type": "call", "provider", "key", ...}}. */
+  /**
+   * The JSON line of one call: {@code {"time", "type": "call", "provider", "key", ...}}. Written with
+   * a streaming generator rather than a tree: one line per provider call is on the request path.
+   */
   public static String line(CallRecord r) {
-    ObjectNode node = base(r.time(), "call", r.provider());
-    node.put("key", nullToEmpty(r.keyAlias()));
-    node.put("model", nullToEmpty(r.model()));
-    String origin = nullToEmpty(r.origin());
-    node.put("origin", origin);
-    int colon = origin.indexOf(':');
-    node.put("channel", colon < 0 ? origin : origin.substring(0, colon));
-    node.put("conversation", colon < 0 ? "" : origin.substring(colon + 1));
-    node.put("attempt", r.attempt());
-    node.put("status", r.status());
-    node.put("outcome", r.outcome() == null ? "" : r.outcome().wire());
-    node.put("latency_ms", r.latency() == null ? 0 : r.latency().toMillis());
-    if (r.firstToken() != null && r.firstToken().isPresent()) {
-      node.put("stream", true);
-      node.put("first_token_ms", r.firstToken().get().toMillis());
+    StringWriter out = new StringWriter(320);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("time", (r.time() == null ? java.time.Instant.now() : r.time()).toString());
+      g.writeStringField("type", "call");
+      g.writeStringField("provider", nullToEmpty(r.provider()));
+      g.writeStringField("key", nullToEmpty(r.keyAlias()));
+      g.writeStringField("model", nullToEmpty(r.model()));
+      String origin = nullToEmpty(r.origin());
+      g.writeStringField("origin", origin);
+      int colon = origin.indexOf(':');
+      g.writeStringField("channel", colon < 0 ? origin : origin.substring(0, colon));
+      g.writeStringField("conversation", colon < 0 ? "" : origin.substring(colon + 1));
+      g.writeNumberField("attempt", r.attempt());
+      g.writeNumberField("status", r.status());
+      g.writeStringField("outcome", r.outcome() == null ? "" : r.outcome().wire());
+      g.writeNumberField("latency_ms", r.latency() == null ? 0 : r.latency().toMillis());
+      if (r.firstToken() != null && r.firstToken().isPresent()) {
+        g.writeBooleanField("stream", true);
+        g.writeNumberField("first_token_ms", r.firstToken().get().toMillis());
+      }
+      g.writeNumberField("tokens_in", r.usage() == null ? 0 : r.usage().inputTokens());
+      g.writeNumberField("tokens_out", r.usage() == null ? 0 : r.usage().outputTokens());
+      g.writeNumberField("cost", r.cost());
+      g.writeObjectFieldStart("rate_limit");
+      for (Map.Entry<String, String> h : rateLimitHeaders(r.rateLimitHeaders()).entrySet()) {
+        g.writeStringField(h.getKey(), h.getValue());
+      }
+      g.writeEndObject();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    node.put("tokens_in", r.usage() == null ? 0 : r.usage().inputTokens());
-    node.put("tokens_out", r.usage() == null ? 0 : r.usage().outputTokens());
-    node.put("cost", r.cost());
-    ObjectNode headers = node.putObject("rate_limit");
-    rateLimitHeaders(r.rateLimitHeaders()).forEach(headers::put);
-    return node.toString();
+    return out.toString();
   }
 
   /** The JSON line of one breaker change: {@code {"time", "type": "breaker", "provider", "key", ...}}. */

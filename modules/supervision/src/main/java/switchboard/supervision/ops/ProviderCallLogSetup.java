@@ -1,5 +1,6 @@
 package switchboard.supervision.ops;
 
+import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
@@ -17,9 +18,16 @@ import switchboard.providers.observe.ProviderCallLog;
  * rather than in a logback.xml so that {@code provider-log.path} and {@code provider-log.level} of the
  * gateway config decide. Files roll daily and at 10 MB ({@code provider.log.2025-03-01.0.gz}), kept 7
  * days and 1 GB at most. Additivity is off: call lines do not also go to the console.
+ *
+ * <p>The file is written off the request path: an {@link AsyncAppender} queues up to
+ * {@value #QUEUE} lines for one writer thread. It never discards a line (no discarding threshold,
+ * and a caller waits for room when the queue is full rather than dropping), and stopping it writes
+ * what is queued.
  */
 public final class ProviderCallLogSetup {
-  private static final String APPENDER = "provider-calls-file";
+  private static final String APPENDER = "provider-calls";
+  /** Lines the asynchronous appender holds before a caller waits for the writer. */
+  static final int QUEUE = 8192;
   private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(ProviderCallLogSetup.class);
 
   private ProviderCallLogSetup() {}
@@ -53,7 +61,7 @@ public final class ProviderCallLogSetup {
     String file = config.path().toAbsolutePath().normalize().toString();
     RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
     appender.setContext(context);
-    appender.setName(APPENDER);
+    appender.setName(APPENDER + "-file");
     appender.setFile(file);
 
     SizeAndTimeBasedRollingPolicy<ILoggingEvent> policy = new SizeAndTimeBasedRollingPolicy<>();
@@ -73,7 +81,17 @@ public final class ProviderCallLogSetup {
     appender.setRollingPolicy(policy);
     appender.setEncoder(encoder);
     appender.start();
-    logger.addAppender(appender);
+    AsyncAppender async = new AsyncAppender();
+    async.setContext(context);
+    async.setName(APPENDER);
+    async.setQueueSize(QUEUE);
+    async.setDiscardingThreshold(0);
+    async.setNeverBlock(false);
+    async.setIncludeCallerData(false);
+    async.setMaxFlushTime(5000);
+    async.addAppender(appender);
+    async.start();
+    logger.addAppender(async);
     return restore;
   }
 
