@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.function.IntSupplier;
+import switchboard.providers.observe.MeterCache;
 
 /**
  * One channel's meters, the same for every channel so a dashboard compares them by the {@code channel}
@@ -24,6 +25,7 @@ public final class ChannelMetrics {
   private static final String PENDING = "switchboard.pending.messages";
 
   private final MeterRegistry registry;
+  private final MeterCache meters;
   private final String channel;
   private final Counter busyReplies;
   private final Timer latency;
@@ -42,6 +44,7 @@ public final class ChannelMetrics {
   public ChannelMetrics(
       MeterRegistry registry, String channel, IntSupplier pending, Duration requestTimeout, ChannelHistory history) {
     this.registry = registry;
+    this.meters = new MeterCache(registry);
     this.channel = channel;
     this.history = history;
     Gauge previous = registry.find(PENDING).tag("channel", channel).gauge();
@@ -80,12 +83,8 @@ public final class ChannelMetrics {
    * refused before it became a message ({@code unauthorized}).
    */
   public void count(String outcome) {
-    Counter.builder("switchboard.requests")
-        .description("Requests answered by the channel, by outcome (ok or the error type)")
-        .tag("channel", channel)
-        .tag("outcome", outcome)
-        .register(registry)
-        .increment();
+    meters.counter("switchboard.requests", "Requests answered by the channel, by outcome (ok or the error type)",
+        "channel", channel, "outcome", outcome).increment();
     history.request(channel, outcome);
   }
 

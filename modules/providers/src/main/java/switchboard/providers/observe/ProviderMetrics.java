@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,6 +43,7 @@ import switchboard.providers.ProviderStatus;
 public final class ProviderMetrics implements ProviderEvents {
 
   private final MeterRegistry registry;
+  private final MeterCache meters;
   private final Clock clock;
   private final Map<BreakerKey, BreakerGauge> breakers = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> queued = new ConcurrentHashMap<>();
@@ -55,6 +55,7 @@ public final class ProviderMetrics implements ProviderEvents {
   /** Metrics whose open-time counter reads {@code clock} (tests). */
   public ProviderMetrics(MeterRegistry registry, Clock clock) {
     this.registry = registry;
+    this.meters = new MeterCache(registry);
     this.clock = clock;
   }
 
@@ -71,45 +72,31 @@ public final class ProviderMetrics implements ProviderEvents {
 
   @Override
   public void reset(String provider, java.util.Optional<String> keyAlias, String by, int closed) {
-    Counter.builder("switchboard.breaker.resets")
-        .description("Operators' resets of provider breakers")
-        .tags("provider", provider, "key", keyAlias.orElse(""), "by", by)
-        .register(registry)
-        .increment();
+    meters.counter("switchboard.breaker.resets", "Operators' resets of provider breakers",
+        "provider", provider, "key", keyAlias.orElse(""), "by", by).increment();
   }
 
   @Override
   public void call(CallRecord r) {
     String outcome = r.outcome() == null ? "" : r.outcome().wire();
-    Counter.builder("switchboard.provider.calls")
-        .description("HTTP calls to providers")
-        .tags("provider", r.provider(), "key", orEmpty(r.keyAlias()), "outcome", outcome, "status", Integer.toString(r.status()))
-        .register(registry)
+    meters.counter("switchboard.provider.calls", "HTTP calls to providers",
+        "provider", r.provider(), "key", orEmpty(r.keyAlias()), "outcome", outcome, "status", Integer.toString(r.status()))
         .increment();
     if (r.latency() != null) {
-      Timer.builder("switchboard.provider.latency")
-          .description("Latency of one HTTP call to a provider")
-          .tag("provider", r.provider())
-          .publishPercentileHistogram()
-          .register(registry)
-          .record(r.latency());
+      meters.timer("switchboard.provider.latency",
+          b -> b.description("Latency of one HTTP call to a provider").publishPercentileHistogram(),
+          "provider", r.provider()).record(r.latency());
     }
-    r.firstToken().ifPresent(ttft -> Timer.builder("switchboard.provider.first.token")
-        .description("Time from a streamed call's start to its first piece of answer")
-        .tag("provider", r.provider())
-        .publishPercentileHistogram()
-        .register(registry)
-        .record(ttft));
+    r.firstToken().ifPresent(ttft -> meters.timer("switchboard.provider.first.token",
+        b -> b.description("Time from a streamed call's start to its first piece of answer").publishPercentileHistogram(),
+        "provider", r.provider()).record(ttft));
     if (r.usage() != null) {
       tokens(r.provider(), "input").increment(r.usage().inputTokens());
       tokens(r.provider(), "output").increment(r.usage().outputTokens());
     }
     if (r.cost() > 0) {
-      Counter.builder("switchboard.provider.spend")
-          .description("Spend on a provider, in the configured price's currency")
-          .tag("provider", r.provider())
-          .register(registry)
-          .increment(r.cost());
+      meters.counter("switchboard.provider.spend", "Spend on a provider, in the configured price's currency",
+          "provider", r.provider()).increment(r.cost());
     }
   }
 
@@ -120,20 +107,15 @@ public final class ProviderMetrics implements ProviderEvents {
 
   @Override
   public void retryScheduled(String provider, OutcomeKind kind, Duration delay) {
-    Counter.builder("switchboard.provider.retries")
-        .description("Retries of a message on the same provider")
-        .tags("provider", provider, "outcome", kind.wire())
-        .register(registry)
-        .increment();
+    meters.counter("switchboard.provider.retries", "Retries of a message on the same provider",
+        "provider", provider, "outcome", kind.wire()).increment();
   }
 
   @Override
   public void refused(String provider, OutcomeKind kind, String reason) {
-    Counter.builder("switchboard.provider.refused")
-        .description("Messages a provider answered without a call (breaker open, throttle full)")
-        .tags("provider", provider, "outcome", kind.wire())
-        .register(registry)
-        .increment();
+    meters.counter("switchboard.provider.refused",
+        "Messages a provider answered without a call (breaker open, throttle full)",
+        "provider", provider, "outcome", kind.wire()).increment();
   }
 
   /**
@@ -141,11 +123,8 @@ public final class ProviderMetrics implements ProviderEvents {
    * knows this, not the provider actors: it calls this directly.
    */
   public void fallback(String from, String to, OutcomeKind reason) {
-    Counter.builder("switchboard.fallbacks")
-        .description("Messages passed on to the next provider")
-        .tags("from", from, "to", to, "reason", reason.wire())
-        .register(registry)
-        .increment();
+    meters.counter("switchboard.fallbacks", "Messages passed on to the next provider",
+        "from", from, "to", to, "reason", reason.wire()).increment();
   }
 
   /**
@@ -163,10 +142,8 @@ public final class ProviderMetrics implements ProviderEvents {
   }
 
   private Counter tokens(String provider, String direction) {
-    return Counter.builder("switchboard.provider.tokens")
-        .description("Tokens reported by providers")
-        .tags("provider", provider, "direction", direction)
-        .register(registry);
+    return meters.counter("switchboard.provider.tokens", "Tokens reported by providers",
+        "provider", provider, "direction", direction);
   }
 
   private AtomicInteger queuedGauge(String provider) {
