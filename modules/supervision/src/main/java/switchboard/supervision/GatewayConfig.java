@@ -131,7 +131,7 @@ public record GatewayConfig(
     Config known;
     try {
       resolved = withoutEnvironment(
-          user.withFallback(reference).withFallback(environment).resolve(ConfigResolveOptions.noSystem()),
+          user.withFallback(PEKKO_DEFAULTS).withFallback(reference).withFallback(environment).resolve(ConfigResolveOptions.noSystem()),
           env.keySet(), user);
       known = reference.withFallback(environment).resolve(ConfigResolveOptions.noSystem());
     } catch (ConfigException e) {
@@ -170,6 +170,9 @@ public record GatewayConfig(
         })
         .toList();
   }
+
+  /** Pekko settings the gateway ships with: over Pekko's reference, under the user's config. */
+  private static final Config PEKKO_DEFAULTS = ConfigFactory.parseResources(GatewayConfig.class, "/switchboard-pekko.conf");
 
   private static final java.util.regex.Pattern SECRET_NAME =
       java.util.regex.Pattern.compile("(?i)(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)");
