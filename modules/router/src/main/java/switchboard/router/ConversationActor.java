@@ -22,6 +22,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.Signal;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -34,6 +35,9 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import scala.Tuple2;
+import scala.runtime.AbstractPartialFunction;
+import scala.runtime.BoxedUnit;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
 import switchboard.providers.CborSerializable;
@@ -194,7 +198,7 @@ public final class ConversationActor
     static final int MAX_DELIVERIES = 16;
 
     public History {
-      messages = List.copyOf(messages);
+      messages = Transcript.of(messages);
       keys = keys == null ? Map.of() : Map.copyOf(keys);
       deliveries = deliveries == null ? Map.of() : Map.copyOf(deliveries);
     }
@@ -351,37 +355,72 @@ public final class ConversationActor
     return RetentionCriteria.snapshotEvery(Math.max(1, settings.historyLength() / 2), 2).withDeleteEventsOnSnapshot();
   }
 
+  /*
+   * The three handlers are one function each rather than Pekko's handler builders: a builder keeps a
+   * case object, two lambdas and a chain of partial functions per case in every conversation, about
+   * 1 KB each of 100k active conversations (docs/benchmark.md).
+   */
+
   @Override
   public CommandHandlerWithReply<Command, Event, History> commandHandler() {
-    return newCommandHandlerWithReplyBuilder()
-        .forAnyState()
-        .onCommand(Message.class, (history, message) -> enqueue(history, message))
-        .onCommand(Reset.class, (history, reset) -> enqueue(history, reset))
-        .onCommand(GetHistory.class, this::onGetHistory)
-        .onCommand(Answered.class, this::onAnswered)
-        .onCommand(IdleTimeout.class, this::onIdleTimeout)
-        .onCommand(Continue.class, (history, next) -> drain(history))
-        .onCommand(Stop.class, this::onStop)
-        .build();
+    return this::onCommand;
+  }
+
+  private ReplyEffect<Event, History> onCommand(History history, Command command) {
+    if (command instanceof Message message) {
+      return enqueue(history, message);
+    } else if (command instanceof Reset reset) {
+      return enqueue(history, reset);
+    } else if (command instanceof GetHistory get) {
+      return onGetHistory(history, get);
+    } else if (command instanceof Answered answered) {
+      return onAnswered(history, answered);
+    } else if (command == IdleTimeout.INSTANCE) {
+      return onIdleTimeout(history, IdleTimeout.INSTANCE);
+    } else if (command == Continue.INSTANCE) {
+      return drain(history);
+    } else {
+      return onStop(history, (Stop) command);
+    }
   }
 
   @Override
   public EventHandler<History, Event> eventHandler() {
-    return newEventHandlerBuilder()
-        .forAnyState()
-        .onEvent(TurnRecorded.class, (history, turn) -> history.with(turn, settings.historyLength()))
-        .onEvent(Cleared.class, (history, cleared) -> history.cleared())
-        .build();
+    return this::onEvent;
+  }
+
+  private History onEvent(History history, Event event) {
+    return event instanceof TurnRecorded turn ? history.with(turn, settings.historyLength()) : history.cleared();
   }
 
   @Override
   public SignalHandler<History> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), history -> owner.tell(new Ready(conversationId, context.getSelf())))
-        .onSignal(RecoveryFailed.class, (history, failed) -> storeFailed(failed.getFailure()))
-        .onSignal(PreRestart.instance(), history -> answerPendingAfterFailure())
-        .onSignal(PostStop.instance(), history -> answerPendingAfterFailure())
-        .build();
+    return new SignalHandler<>(new Signals());
+  }
+
+  /** The signals a conversation handles, as the partial function Pekko's {@link SignalHandler} takes. */
+  private final class Signals extends AbstractPartialFunction<Tuple2<History, Signal>, BoxedUnit> {
+    @Override
+    public boolean isDefinedAt(Tuple2<History, Signal> signal) {
+      Signal s = signal._2();
+      return s instanceof RecoveryCompleted || s instanceof RecoveryFailed || s instanceof PreRestart || s instanceof PostStop;
+    }
+
+    @Override
+    public BoxedUnit apply(Tuple2<History, Signal> signal) {
+      onSignal(signal._2());
+      return BoxedUnit.UNIT;
+    }
+  }
+
+  private void onSignal(Signal signal) {
+    if (signal instanceof RecoveryCompleted) {
+      owner.tell(new Ready(conversationId, context.getSelf()));
+    } else if (signal instanceof RecoveryFailed failed) {
+      storeFailed(failed.getFailure());
+    } else {
+      answerPendingAfterFailure();
+    }
   }
 
   // ---- handlers --------------------------------------------------------------------------------
