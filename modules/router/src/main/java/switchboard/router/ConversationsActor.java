@@ -13,6 +13,7 @@ import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import switchboard.providers.Decorator;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.BackoffSupervisorStrategy;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -36,6 +37,9 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
   static final Duration MIN_BACKOFF = Duration.ofMillis(100);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(2);
   static final int MAX_RESTARTS = 10;
+  /** One strategy for every conversation, not one per child (it is immutable; each child's count is its own). */
+  private static final BackoffSupervisorStrategy RESTART =
+      SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2).withMaxRestarts(MAX_RESTARTS);
 
   public sealed interface Command {}
 
@@ -224,9 +228,7 @@ public final class ConversationsActor extends AbstractBehavior<ConversationsActo
     unavailable.remove(id);
     Behavior<ConversationActor.Command> supervised =
         Behaviors.supervise(Decorator.decorate(getContext().getSystem(), ConversationActor.create(id, router, settings, ownerAdapter)))
-            .onFailure(
-                SupervisorStrategy.restartWithBackoff(MIN_BACKOFF, MAX_BACKOFF, 0.2)
-                    .withMaxRestarts(MAX_RESTARTS));
+            .onFailure(RESTART);
     ActorRef<ConversationActor.Command> ref = getContext().spawn(supervised, childName(id));
     getContext().watchWith(ref, new ConversationStopped(id, ref));
     return ref;
