@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import switchboard.supervision.bench.BenchCommand;
+import switchboard.supervision.chaos.ChaosCommand;
 
 /**
  * The {@code switchboard} command line (CONTRACT.md section 1). Exit codes: 0 ok, 2 bad usage or an
@@ -24,7 +25,8 @@ import switchboard.supervision.bench.BenchCommand;
       ConfigCommands.class,
       ProviderCommands.class,
       SimulateCommand.class,
-      BenchCommand.class
+      BenchCommand.class,
+      ChaosCommand.class
     })
 public final class Main implements Runnable {
 

@@ -223,6 +223,8 @@ public final class FakeProviderServer implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final java.util.concurrent.atomic.AtomicInteger cancelledStreams = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Step defaultStep = Step.ok();
+  /** When set, chooses the step of every call past the script, and calls are not kept in {@link #calls}. */
+  private volatile java.util.function.Function<RecordedCall, Step> chooser;
 
   private FakeProviderServer(HttpServer server) {
     this.server = server;
@@ -271,6 +273,16 @@ public final class FakeProviderServer implements AutoCloseable {
   /** The step used once the script is used up. */
   public void setDefault(Step step) {
     defaultStep = step;
+  }
+
+  /**
+   * Answers every call past the script with the step {@code choose} gives for it, instead of the
+   * default step. The chooser sees each call as it arrives (on a handler thread, so it must be quick
+   * and thread-safe) and becomes its record: {@link #calls} no longer keeps them, which bounds the
+   * memory of a long soak ({@code switchboard chaos}).
+   */
+  public void answerWith(java.util.function.Function<RecordedCall, Step> choose) {
+    chooser = choose;
   }
 
   /** Every call so far, in arrival order. */
@@ -434,11 +446,16 @@ public final class FakeProviderServer implements AutoCloseable {
       send(exchange, 404, Map.of(), "{\"error\":{\"message\":\"no such endpoint: " + path + "\",\"type\":\"not_found\"}}");
       return;
     }
-    calls.add(new RecordedCall(path, Instant.now(), auth, headers, body));
-    Step step;
-    synchronized (script) {
-      step = script.isEmpty() ? defaultStep : script.poll();
+    RecordedCall call = new RecordedCall(path, Instant.now(), auth, headers, body);
+    java.util.function.Function<RecordedCall, Step> choose = chooser;
+    if (choose == null) {
+      calls.add(call);
     }
+    Step scripted;
+    synchronized (script) {
+      scripted = script.poll();
+    }
+    Step step = scripted != null ? scripted : choose == null ? defaultStep : choose.apply(call);
     if (step.delay().isZero() || step.delay().isNegative()) {
       perform(exchange, step, anthropic, body);
     } else {
@@ -577,8 +594,8 @@ public final class FakeProviderServer implements AutoCloseable {
     JsonNode request = request(requestBody);
     String text = step.tool().isPresent() ? "" : answerText(request, step.text());
     String model = request.path("model").asText("fake-model");
-    long inputTokens = Math.max(1, requestBody.length() / 4);
-    long outputTokens = Math.max(1, text.length() / 4);
+    long inputTokens = inputTokens(requestBody, false);
+    long outputTokens = outputTokens(text);
     long id = ids.incrementAndGet();
     ObjectNode body = JSON.createObjectNode();
     if (anthropic) {
@@ -612,6 +629,25 @@ public final class FakeProviderServer implements AutoCloseable {
           .put("total_tokens", inputTokens + outputTokens);
     }
     return body.toString();
+  }
+
+  /**
+   * The input tokens this fake bills for a request: a quarter of its body's length (for a streamed
+   * answer, of the body as re-written compactly), at least 1.
+   */
+  public static long inputTokens(String requestBody, boolean streamed) {
+    String counted = streamed ? request(requestBody).toString() : requestBody;
+    return Math.max(1, counted.length() / 4);
+  }
+
+  /** The output tokens this fake bills for an answer's text: a quarter of its length, at least 1. */
+  public static long outputTokens(String text) {
+    return Math.max(1, text.length() / 4);
+  }
+
+  /** The text a well-formed answer of {@code step} to {@code requestBody} carries (empty for a tool call). */
+  public static String answerText(String requestBody, Step step) {
+    return step.tool().isPresent() ? "" : answerText(request(requestBody), step.text());
   }
 
   /** How many streamed answers the caller stopped reading before their end (a write to it failed). */
@@ -678,8 +714,8 @@ public final class FakeProviderServer implements AutoCloseable {
       String finish = step.tool().isPresent() ? "tool_calls" : "stop";
       events.add("data: " + head + "{\"index\":0,\"delta\":{},\"finish_reason\":\"" + finish + "\"}]}\n\n");
       if (request.path("stream_options").path("include_usage").asBoolean(false)) {
-        long in = Math.max(1, request.toString().length() / 4);
-        long outTokens = Math.max(1, text.length() / 4);
+        long in = inputTokens(request.toString(), true);
+        long outTokens = outputTokens(text);
         events.add("data: " + head + "],\"usage\":{\"prompt_tokens\":" + in + ",\"completion_tokens\":" + outTokens
             + ",\"total_tokens\":" + (in + outTokens) + "}}\n\n");
       }
@@ -690,7 +726,7 @@ public final class FakeProviderServer implements AutoCloseable {
 
     private void anthropicEvents(List<String> pieces, int limit, String text) {
       String model = request.path("model").asText("fake-model");
-      long in = Math.max(1, request.toString().length() / 4);
+      long in = inputTokens(request.toString(), true);
       events.add(event("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_fake_" + id
           + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + quote(model) + ",\"content\":[],"
           + "\"stop_reason\":null,\"usage\":{\"input_tokens\":" + in + ",\"output_tokens\":1}}}"));
@@ -715,7 +751,7 @@ public final class FakeProviderServer implements AutoCloseable {
       events.add(event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}"));
       events.add(event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\""
           + (step.tool().isPresent() ? "tool_use" : "end_turn") + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":"
-          + Math.max(1, text.length() / 4) + "}}"));
+          + outputTokens(text) + "}}"));
       if (step.stream().fault() != StreamFault.CUT) {
         events.add(event("message_stop", "{\"type\":\"message_stop\"}"));
       }

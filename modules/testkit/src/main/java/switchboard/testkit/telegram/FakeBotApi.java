@@ -63,6 +63,8 @@ public final class FakeBotApi implements AutoCloseable {
   private final Deque<Integer> pollFailures = new ArrayDeque<>();
   private final Deque<Integer> sendFailures = new ArrayDeque<>();
   private Integer outage;
+  private int swallowSends;
+  private java.util.function.Consumer<SentMessage> sentListener = m -> { };
   private long nextUpdateId = 1000;
   private long nextMessageId = 1;
   private long confirmed;
@@ -150,6 +152,34 @@ public final class FakeBotApi implements AutoCloseable {
     update = update.deepCopy().put("__redeliver", true);
     updates.addFirst(update);
     notifyAll();
+  }
+
+  /**
+   * Delivers the message of update {@code updateId} again under a new update id: a Telegram that
+   * misbehaves, for showing that a soak's "answered twice" check catches a second answer.
+   */
+  public synchronized long deliverAgainAsNew(long updateId) {
+    ObjectNode update = delivered.get(updateId);
+    if (update == null || !update.has("message")) {
+      throw new IllegalArgumentException("unknown update " + updateId);
+    }
+    ObjectNode copy = JSON.createObjectNode().put("update_id", nextUpdateId++);
+    copy.set("message", update.get("message").deepCopy());
+    messageIds.put(copy.get("update_id").asLong(), update.get("message").get("message_id").asLong());
+    return offer(copy);
+  }
+
+  /**
+   * The next {@code times} sendMessage calls answer 200 but are not delivered: a Telegram that
+   * loses messages, for showing that a soak's "lost" check catches a missing answer.
+   */
+  public synchronized void swallowNextSends(int times) {
+    swallowSends += times;
+  }
+
+  /** {@code listener} hears every message as it is delivered (inside this fake's lock: keep it quick). */
+  public synchronized void onSent(java.util.function.Consumer<SentMessage> listener) {
+    sentListener = listener;
   }
 
   /** The next {@code times} getUpdates calls answer HTTP {@code status} (409 Conflict, 502, 429...). */
@@ -380,7 +410,13 @@ public final class FakeBotApi implements AutoCloseable {
         status = 400;
         body = error(400, "Bad Request: message is too long");
       } else {
-        sent.add(new SentMessage(chatId, text, replyTo));
+        if (swallowSends > 0) {
+          swallowSends--;
+        } else {
+          SentMessage out = new SentMessage(chatId, text, replyTo);
+          sent.add(out);
+          sentListener.accept(out);
+        }
         ObjectNode message = JSON.createObjectNode();
         message.put("message_id", nextMessageId++).put("date", System.currentTimeMillis() / 1000);
         message.putObject("chat").put("id", chatId);

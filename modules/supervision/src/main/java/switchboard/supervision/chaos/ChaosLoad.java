@@ -1,0 +1,337 @@
+package switchboard.supervision.chaos;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import switchboard.supervision.chaos.ChaosHistory.Answer;
+import switchboard.supervision.chaos.ChaosHistory.AnswerKind;
+import switchboard.supervision.chaos.ChaosHistory.Channel;
+import switchboard.supervision.chaos.ChaosHistory.Message;
+import switchboard.testkit.telegram.FakeBotApi;
+
+/**
+ * The users of a soak: HTTP clients (conversations, chat completions whole and streamed, Anthropic
+ * messages) and Telegram chats, sending {@code rate} messages a second in a seeded mix. Every
+ * message carries its id in its text. An HTTP request whose connection fails (the gateway was
+ * killed or is restarting) is sent again with the same {@code Idempotency-Key}, as a careful client
+ * would, until it is answered or the run's drain time is over; each failure is recorded so the
+ * checks can tell a kill's dropped connections from any other. The fake Telegram also misbehaves
+ * now and then: a failed poll, a failed send, an update delivered twice.
+ */
+final class ChaosLoad implements AutoCloseable {
+
+  static final int CONVERSATIONS = 30;
+  static final int CHATS = 20;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String[] WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+      "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa"};
+
+  /** A connection that failed, with when its request was sent. */
+  record Drop(String messageId, Instant sent, Instant failed, String error) {}
+
+  private final ChaosSettings settings;
+  private final ChaosSetup setup;
+  private final ChaosHistory history;
+  private final String base;
+  private final Random random;
+  private final ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor(daemon("chaos-load"));
+  private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor(daemon("chaos-resend"));
+  private final ExecutorService io = Executors.newCachedThreadPool(daemon("chaos-http"));
+  private final HttpClient client;
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicLong heapConversations = new AtomicLong();
+  private final Map<Long, String> telegramIds = new ConcurrentHashMap<>();
+  private final Map<String, Long> updateOf = new ConcurrentHashMap<>();
+  private final Set<String> pending = ConcurrentHashMap.newKeySet();
+  final java.util.concurrent.ConcurrentLinkedQueue<Drop> drops = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private volatile Instant giveUpAt = Instant.MAX;
+
+  ChaosLoad(ChaosSettings settings, ChaosSetup setup, ChaosHistory history, String base) {
+    this.settings = settings;
+    this.setup = setup;
+    this.history = history;
+    this.base = base;
+    this.random = new Random(settings.seed());
+    this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(2)).executor(io).build();
+    setup.telegram.onSent(this::telegramAnswered);
+  }
+
+  /** Starts sending; stop with {@link #stopSending()}. */
+  void start() {
+    long period = Math.max(1, Math.round(1_000_000 / settings.rate()));
+    ticks.scheduleAtFixedRate(this::tick, 0, period, TimeUnit.MICROSECONDS);
+  }
+
+  void stopSending() {
+    ticks.shutdownNow();
+  }
+
+  /** Messages sent and not answered yet. */
+  int pending() {
+    return pending.size();
+  }
+
+  /** Failed HTTP requests are no longer sent again after {@code at}. */
+  void giveUpAt(Instant at) {
+    giveUpAt = at;
+  }
+
+  private void tick() {
+    try {
+      int pick = random.nextInt(100);
+      String id = "m" + ids.incrementAndGet();
+      if (pick < 35) {
+        telegram(id);
+      } else if (pick < 65 || settings.breaks(Sabotage.HEAP)) {
+        conversation(id);
+      } else if (pick < 80) {
+        completion(id, false);
+      } else if (pick < 90) {
+        completion(id, true);
+      } else {
+        anthropic(id);
+      }
+      telegramFaults();
+    } catch (RuntimeException e) {
+      // a tick must never end the schedule
+    }
+  }
+
+  private String text(String id) {
+    StringBuilder text = new StringBuilder("chaos-").append(id);
+    int words = 2 + random.nextInt(8);
+    for (int i = 0; i < words; i++) {
+      text.append(' ').append(WORDS[random.nextInt(WORDS.length)]);
+    }
+    return text.toString();
+  }
+
+  // ---- Telegram ---------------------------------------------------------------------------------
+
+  private void telegram(String id) {
+    long chat = 7000 + random.nextInt(CHATS);
+    pending.add(id);
+    long update;
+    synchronized (setup.telegram) {
+      update = setup.telegram.userSays(chat, text(id));
+      long messageId = setup.telegram.messageIdOf(update);
+      telegramIds.put(messageId, id);
+      updateOf.put(id, update);
+      history.message(new Message(id, Channel.TELEGRAM, "telegram:" + chat, Instant.now(), messageId));
+    }
+  }
+
+  private void telegramAnswered(FakeBotApi.SentMessage sent) {
+    String id = sent.replyTo().map(telegramIds::get).orElse(null);
+    if (id == null) {
+      return;
+    }
+    pending.remove(id);
+    String text = sent.text();
+    AnswerKind kind = text.startsWith("Echo: ") ? AnswerKind.REPLY : text.isBlank() ? AnswerKind.UNCLEAR : AnswerKind.ERROR;
+    history.answer(new Answer(id, Instant.now(), kind, kind == AnswerKind.REPLY ? "" : abbreviate(text)));
+    if (settings.breaks(Sabotage.TWICE) && random.nextInt(10) == 0) {
+      Long update = updateOf.get(id);
+      if (update != null) {
+        io.execute(() -> setup.telegram.deliverAgainAsNew(update));
+      }
+    }
+  }
+
+  /** Telegram's own faults, now and then: a failed poll, a failed send, an answered update seen again. */
+  private void telegramFaults() {
+    int pick = random.nextInt(1000);
+    if (pick < 8) {
+      setup.telegram.failNext(pick < 4 ? 502 : 429, 1);
+    } else if (pick < 14) {
+      setup.telegram.failNextSends(pick < 11 ? 502 : 429, 1);
+    } else if (pick < 20 && !updateOf.isEmpty()) {
+      answeredUpdate().ifPresent(setup.telegram::redeliver);
+    }
+    if (settings.breaks(Sabotage.LOST) && ids.get() % 40 == 0) {
+      setup.telegram.swallowNextSends(1);
+    }
+  }
+
+  private java.util.Optional<Long> answeredUpdate() {
+    for (Map.Entry<String, Long> e : updateOf.entrySet()) {
+      if (!pending.contains(e.getKey()) && random.nextInt(4) == 0) {
+        return java.util.Optional.of(e.getValue());
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------------
+
+  private void conversation(String id) {
+    String conversation;
+    String text = text(id);
+    if (settings.breaks(Sabotage.HEAP)) {
+      conversation = "heap-" + heapConversations.incrementAndGet();
+      text = text + " " + "x".repeat(900 * 1024);
+    } else {
+      conversation = "c" + random.nextInt(CONVERSATIONS);
+    }
+    ObjectNode body = JSON.createObjectNode().put("text", text);
+    HttpRequest request = post("/api/conversations/" + conversation + "/messages", body)
+        .header("Idempotency-Key", "chaos-" + settings.seed() + "-" + id).build();
+    send(new Message(id, Channel.CONVERSATION, conversation, Instant.now(), 0), request);
+  }
+
+  private void completion(String id, boolean stream) {
+    ObjectNode body = JSON.createObjectNode().put("model", "chaos");
+    body.putArray("messages").addObject().put("role", "user").put("content", text(id));
+    HttpRequest.Builder request;
+    if (stream) {
+      body.put("stream", true);
+      body.putObject("stream_options").put("include_usage", true);
+      request = post("/v1/chat/completions", body);
+    } else {
+      request = post("/v1/chat/completions", body).header("Idempotency-Key", "chaos-" + settings.seed() + "-" + id);
+    }
+    send(new Message(id, stream ? Channel.COMPLETION_STREAM : Channel.COMPLETION, "", Instant.now(), 0), request.build());
+  }
+
+  private void anthropic(String id) {
+    ObjectNode body = JSON.createObjectNode().put("model", "chaos").put("max_tokens", 64);
+    body.putArray("messages").addObject().put("role", "user").put("content", text(id));
+    boolean stream = random.nextBoolean();
+    if (stream) {
+      body.put("stream", true);
+    }
+    HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/messages"))
+        .timeout(requestTimeout()).header("Content-Type", "application/json")
+        .header("x-api-key", setup.httpToken).header("anthropic-version", "2023-06-01")
+        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+    send(new Message(id, Channel.MESSAGES, "", Instant.now(), 0), request);
+  }
+
+  private HttpRequest.Builder post(String path, ObjectNode body) {
+    return HttpRequest.newBuilder(URI.create(base + path)).timeout(requestTimeout())
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + setup.httpToken)
+        .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+  }
+
+  private Duration requestTimeout() {
+    return setup.checked.router().requestTimeout().plus(Duration.ofSeconds(30));
+  }
+
+  private void send(Message message, HttpRequest request) {
+    pending.add(message.id());
+    history.message(message);
+    attempt(message, request);
+  }
+
+  private void attempt(Message message, HttpRequest request) {
+    Instant sent = Instant.now();
+    client.sendAsync(request, HttpResponse.BodyHandlers.ofString()).whenComplete((response, error) -> {
+      if (error == null) {
+        pending.remove(message.id());
+        history.answer(classify(message, response));
+        return;
+      }
+      drops.add(new Drop(message.id(), sent, Instant.now(), describe(error)));
+      if (Instant.now().isBefore(giveUpAt)) {
+        history.resent(message.id());
+        later.schedule(() -> attempt(message, request), 300, TimeUnit.MILLISECONDS);
+      }
+    });
+  }
+
+
+  /** What an HTTP answer was: a reply, a clear error (JSON or an error event naming its type), or neither. */
+  static Answer classify(Message message, HttpResponse<String> response) {
+    Instant now = Instant.now();
+    String body = response.body() == null ? "" : response.body();
+    String contentType = response.headers().firstValue("content-type").orElse("");
+    if (contentType.startsWith("text/event-stream")) {
+      return streamAnswer(message.id(), now, body);
+    }
+    JsonNode json;
+    try {
+      json = JSON.readTree(body);
+    } catch (IOException e) {
+      return new Answer(message.id(), now, AnswerKind.UNCLEAR, response.statusCode() + " with a body that is not JSON");
+    }
+    if (json == null) {
+      return new Answer(message.id(), now, AnswerKind.UNCLEAR, response.statusCode() + " with an empty body");
+    }
+    if (response.statusCode() == 200) {
+      boolean reply = json.path("reply").isTextual() || json.path("choices").path(0).path("message").isObject()
+          || json.path("type").asText().equals("message");
+      return new Answer(message.id(), now, reply ? AnswerKind.REPLY : AnswerKind.UNCLEAR, reply ? "" : "200 without a reply");
+    }
+    return errorAnswer(message.id(), now, json.path("error"), response.statusCode() + " ");
+  }
+
+  private static Answer streamAnswer(String id, Instant now, String body) {
+    for (String line : body.split("\n")) {
+      if (line.startsWith("data: {") && line.contains("\"error\"")) {
+        try {
+          JsonNode event = JSON.readTree(line.substring("data: ".length()));
+          if (event.has("error")) {
+            return errorAnswer(id, now, event.path("error"), "stream error event: ");
+          }
+        } catch (IOException e) {
+          return new Answer(id, now, AnswerKind.UNCLEAR, "a stream event that is not JSON");
+        }
+      }
+    }
+    if (body.contains("data: [DONE]") || body.contains("event: message_stop")) {
+      return new Answer(id, now, AnswerKind.REPLY, "");
+    }
+    return new Answer(id, now, AnswerKind.UNCLEAR, "a stream that ended with neither its end marker nor an error");
+  }
+
+  private static Answer errorAnswer(String id, Instant now, JsonNode error, String prefix) {
+    String type = error.path("type").asText("");
+    String text = error.path("message").asText("");
+    if (type.isEmpty() || text.isEmpty()) {
+      return new Answer(id, now, AnswerKind.UNCLEAR, prefix + "an error without a type and a message");
+    }
+    return new Answer(id, now, AnswerKind.ERROR, prefix.startsWith("stream") ? "stream: " + type : type);
+  }
+
+  private static String describe(Throwable error) {
+    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+    return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 80 ? text : text.substring(0, 77) + "...";
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    AtomicLong n = new AtomicLong();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  @Override
+  public void close() {
+    ticks.shutdownNow();
+    later.shutdownNow();
+    io.shutdownNow();
+  }
+}
