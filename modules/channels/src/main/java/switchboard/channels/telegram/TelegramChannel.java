@@ -83,8 +83,9 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   /**
    * What the channel understands beyond the {@link Channel} contract; in a cluster it is a singleton,
    * asked from every node. Its status is named {@code telegram}; an {@link Channel.AdminNotice} goes to
-   * {@code alerts.telegram-chat-id} when that is set; a {@link Channel.Drain} keeps polling (what it
-   * accepts is kept and answered after a restart anyway) and answers once nothing is pending.
+   * {@code alerts.telegram-chat-id} when that is set; a {@link Channel.Drain} stops polling (what
+   * Telegram still holds, and what a poll in flight brings, stays unconfirmed there and is answered
+   * after the restart) and answers once nothing accepted is pending.
    */
   public sealed interface Command extends Channel.Command {}
 
@@ -167,6 +168,8 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   private int failures;
   private int journalLines;
   private final DrainWaiters draining;
+  /** A drain has begun: no more polls, and what a poll in flight brings is left with Telegram. */
+  private boolean stopping;
 
   /** A channel whose metrics go nowhere (a private registry). */
   public static Behavior<Channel.Command> create(
@@ -274,16 +277,29 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   private Behavior<Channel.Command> onWebhookDeleted(WebhookDeleted deleted) {
     if (deleted.call() == call) {
       phase = Phase.POLLING;
-      poll();
+      callNext();
     }
     return this;
   }
 
   private Behavior<Channel.Command> onPolled(Polled polled) {
     if (polled.call() == call) {
-      accept(polled.updates());
+      acceptUnlessStopping(polled.updates());
     }
     return this;
+  }
+
+  /**
+   * Once a drain has begun, new updates are not taken: answering them would race the shutdown (a
+   * conversation stopped mid-answer, an answer sent but not yet recorded, so sent again after the
+   * restart). Their offset is never confirmed, so Telegram hands them over again after the restart.
+   */
+  private void acceptUnlessStopping(List<TelegramUpdate> updates) {
+    if (!stopping) {
+      accept(updates);
+    } else if (!updates.isEmpty()) {
+      getContext().getLog().info("Draining: {} new update(s) left with Telegram for after the restart", updates.size());
+    }
   }
 
   private Behavior<Channel.Command> onCallFailed(CallFailed failed) {
@@ -341,6 +357,11 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   }
 
   private Behavior<Channel.Command> onDrain(Channel.Drain drain) {
+    if (!stopping) {
+      stopping = true;
+      state = "draining";
+      getContext().getLog().info("Telegram channel draining: no new updates, {} accepted one(s) still to answer", pendingAsks.get());
+    }
     draining.add(drain);
     return this;
   }
@@ -379,6 +400,9 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
   }
 
   private void callNext() {
+    if (stopping) {
+      return;
+    }
     if (phase == Phase.DELETING_WEBHOOK) {
       deleteWebhook();
     } else {
@@ -432,7 +456,7 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
       });
     }
     if (accepted.isEmpty()) {
-      poll();
+      callNext();
       return;
     }
     long thisCall = call = CALLS.incrementAndGet();
@@ -489,7 +513,7 @@ public final class TelegramChannel extends AbstractBehavior<Channel.Command> {
         e -> getContext().getLog().error("Could not journal {} update(s), answering them anyway: {}", entries.size(), e));
     journalLines += entries.size();
     entries.forEach(this::dispatch);
-    poll();
+    callNext();
   }
 
   private void track(Entry entry) {

@@ -179,6 +179,32 @@ class TelegramChannelTest {
     assertEquals("fourth", nextUserMessage(held).text());
   }
 
+  /**
+   * Found by {@code switchboard chaos}: an update taken during a SIGTERM's drain was asked, cut short
+   * by the stopping conversation ("internal error"), and answered again after the restart.
+   */
+  @Test
+  void aDrainTakesNoNewUpdatesAndTheyAreAnsweredOnceAfterTheRestart() {
+    TestProbe<ConversationsActor.Command> held = testKit.createTestProbe();
+    start(config(10, Set.of()), held.ref());
+    long u1 = api.userSays(31, "before the drain");
+    ConversationsActor.UserMessage first = nextUserMessage(held);
+    TestProbe<Channel.Drained> drained = testKit.createTestProbe();
+    channel.tell(new Channel.Drain(Duration.ofSeconds(10), drained.ref()));
+    long u2 = api.userSays(32, "during the drain");
+    held.expectNoMessage(Duration.ofMillis(1500));
+    first.replyTo().tell(StubConversations.answered("answer to " + first.text()));
+    assertEquals(new Channel.Drained("telegram", 0), drained.receiveMessage(WAIT));
+    assertEquals(List.of(reply(31, "answer to before the drain", u1)), api.awaitSentTo(31, 1, WAIT));
+    assertTrue(api.sentTo(32).isEmpty());
+    assertEquals("draining", status().state());
+
+    testKit.stop(channel, Duration.ofSeconds(10));
+    start(config(10, Set.of()), echo());
+    assertEquals(List.of(reply(32, "echo: during the drain", u2)), api.awaitSentTo(32, 1, WAIT));
+    assertEquals(1, api.sentTo(31).size(), "the answered update is not answered again");
+  }
+
   @Test
   void metricsCountAnswersByOutcomeBusyRepliesAndPendingMessages() {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
