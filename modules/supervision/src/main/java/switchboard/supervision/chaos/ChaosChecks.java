@@ -225,7 +225,7 @@ final class ChaosChecks {
    * again; a key gets at most 1 + max-retries calls; a provider at most max-retries retries after
    * unavailable, each at least backoff-base after the call before it; a rate-limited key waits its
    * Retry-After (or backoff-base) before its next call; a stream that failed after its first piece
-   * is neither retried nor sent elsewhere.
+   * is neither retried nor sent elsewhere; and once a call answered the message, no call follows.
    */
   static Row callsBeyondBounds(Evidence e) {
     Bounds b = e.bounds();
@@ -250,8 +250,12 @@ final class ChaosChecks {
     Map<String, Integer> unavailableRetries = new HashMap<>();
     Map<String, OutcomeKind> closedKeys = new HashMap<>();
     Call streamFailed = null;
+    Call answered = null;
     for (Call c : calls) {
       String key = c.provider() + "#" + c.key();
+      if (answered != null) {
+        return Optional.of(id + ": called " + key + " after " + answered.provider() + "#" + answered.key() + " had answered it");
+      }
       if (streamFailed != null) {
         return Optional.of(id + ": called " + key + " after a stream failed part way at " + streamFailed.provider());
       }
@@ -288,6 +292,9 @@ final class ChaosChecks {
       }
       if (c.streamed() && c.fault().step.stream().fault() != switchboard.providers.fake.FakeProviderServer.StreamFault.NONE) {
         streamFailed = c;
+      }
+      if (c.outcome() == OutcomeKind.OK) {
+        answered = c;
       }
       lastOnKey.put(key, c);
       lastOnProvider.put(c.provider(), c);
