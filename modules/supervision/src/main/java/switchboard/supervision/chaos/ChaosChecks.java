@@ -43,6 +43,11 @@ final class ChaosChecks {
   static final Duration TIMER_SLACK = Duration.ofMillis(25);
   /** How long after a provider's spend reached its cap the gateway may still start calls (the answer is on its way). */
   static final Duration CAP_GRACE = Duration.ofSeconds(1);
+  /**
+   * How long after Telegram took a reply a SIGKILL may still find it unrecorded (the store's write
+   * of "answered" is in flight), so that the reply is sent again after the restart.
+   */
+  static final Duration SEND_RECORD_WINDOW = Duration.ofSeconds(1);
   /** What a SIGKILL may lose of the spend by design: spend is written at most this long after a call. */
   static final Duration SPEND_WRITE_DELAY = Duration.ofMillis(300);
 
@@ -94,7 +99,8 @@ final class ChaosChecks {
     rows.add(Row.measured("messages sent", messages.size() + " (" + byChannel(messages) + ")"));
     long once = messages.stream().filter(m -> answers.getOrDefault(m.id(), List.of()).size() == 1).count();
     rows.add(Row.measured("answered once", Long.toString(once)));
-    rows.add(answeredTwice(messages, answers, e.userTurns()));
+    rows.add(answeredTwice(messages, answers, e.userTurns(), e.history().kills()));
+    rows.add(resentAcrossKill(messages, answers, e.history().kills()));
     rows.add(lost(messages, answers));
     rows.add(unclear(answers));
     rows.add(unexplainedDrops(e));
@@ -112,10 +118,12 @@ final class ChaosChecks {
 
   // ---- answers ----------------------------------------------------------------------------------
 
-  static Row answeredTwice(List<Message> messages, Map<String, List<Answer>> answers, Map<String, List<String>> turns) {
+  static Row answeredTwice(
+      List<Message> messages, Map<String, List<Answer>> answers, Map<String, List<String>> turns, List<Instant> kills) {
     List<String> twice = new ArrayList<>();
     for (Message m : messages) {
-      if (answers.getOrDefault(m.id(), List.of()).size() > 1) {
+      List<Answer> a = answers.getOrDefault(m.id(), List.of());
+      if (a.size() > 1 && resentAfter(m, a, kills).isEmpty()) {
         twice.add(m.id());
       }
     }
@@ -128,6 +136,35 @@ final class ChaosChecks {
       });
     }
     return new Row("answered twice", Integer.toString(twice.size()), "0", twice.isEmpty(), first(twice));
+  }
+
+  /**
+   * A Telegram answer sent again because a SIGKILL came after Telegram took the reply and before
+   * the gateway recorded it (within {@link #SEND_RECORD_WINDOW}): {@code sendMessage} has no
+   * idempotency key, so a gateway that must lose nothing sends again what it cannot know was sent.
+   * Counted, not failed: no bound can be met there. Empty when that does not explain the answers.
+   */
+  static Optional<Duration> resentAfter(Message m, List<Answer> a, List<Instant> kills) {
+    if (m.channel() != Channel.TELEGRAM || a.size() != 2) {
+      return Optional.empty();
+    }
+    List<Answer> sorted = a.stream().sorted(Comparator.comparing(Answer::at)).toList();
+    Instant first = sorted.get(0).at();
+    Instant second = sorted.get(1).at();
+    return kills.stream()
+        .filter(k -> !k.isBefore(first) && !k.isAfter(first.plus(SEND_RECORD_WINDOW)) && second.isAfter(k))
+        .findFirst().map(k -> Duration.between(first, k));
+  }
+
+  static Row resentAcrossKill(List<Message> messages, Map<String, List<Answer>> answers, List<Instant> kills) {
+    List<String> resent = new ArrayList<>();
+    for (Message m : messages) {
+      resentAfter(m, answers.getOrDefault(m.id(), List.of()), kills)
+          .ifPresent(gap -> resent.add(m.id() + " (SIGKILL " + gap.toMillis() + " ms after Telegram took the reply)"));
+    }
+    return Row.measured("Telegram replies sent again after a SIGKILL right after the send",
+        resent.size() + (resent.isEmpty() ? "" : ": " + String.join(", ", resent.subList(0, Math.min(3, resent.size())))
+            + (resent.size() > 3 ? ", ..." : "")));
   }
 
   static Row lost(List<Message> messages, Map<String, List<Answer>> answers) {

@@ -61,7 +61,7 @@ final class ChaosGateway implements AutoCloseable {
     if (logback != null) {
       command.add("-Dlogback.configurationFile=" + logback);
     }
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
+    command.addAll(List.of("-cp", classPath(), Main.class.getName(),
         "gateway", "run", "--config", setup.gatewayConf.toString()));
     Process p = new ProcessBuilder(command).directory(setup.dir.toFile())
         .redirectOutput(setup.dir.resolve("gateway-" + g + ".out").toFile())
@@ -85,6 +85,15 @@ final class ChaosGateway implements AutoCloseable {
       Thread.sleep(100);
     }
     history.process(new ProcessEvent(Instant.now(), g, ProcessChange.STARTED, 0));
+  }
+
+  /** This JVM's class path with every entry absolute: the gateway runs in the run's directory. */
+  private static String classPath() {
+    List<String> entries = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      entries.add(entry.isEmpty() ? entry : Path.of(entry).toAbsolutePath().toString());
+    }
+    return String.join(java.io.File.pathSeparator, entries);
   }
 
   private boolean healthy() {

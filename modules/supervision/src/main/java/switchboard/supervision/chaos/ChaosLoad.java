@@ -61,6 +61,8 @@ final class ChaosLoad implements AutoCloseable {
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
   final java.util.concurrent.ConcurrentLinkedQueue<Drop> drops = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile Instant giveUpAt = Instant.MAX;
+  /** With {@link Sabotage#HEAP}: big messages from here on, after the first heap sample. */
+  private volatile Instant heapFrom = Instant.MAX;
 
   ChaosLoad(ChaosSettings settings, ChaosSetup setup, ChaosHistory history, String base) {
     this.settings = settings;
@@ -75,6 +77,9 @@ final class ChaosLoad implements AutoCloseable {
 
   /** Starts sending; stop with {@link #stopSending()}. */
   void start() {
+    if (settings.breaks(Sabotage.HEAP)) {
+      heapFrom = Instant.now().plus(ChaosRun.WARMUP).plusSeconds(2);
+    }
     long period = Math.max(1, Math.round(1_000_000 / settings.rate()));
     ticks.scheduleAtFixedRate(this::tick, 0, period, TimeUnit.MICROSECONDS);
   }
@@ -99,7 +104,7 @@ final class ChaosLoad implements AutoCloseable {
       String id = "m" + ids.incrementAndGet();
       if (pick < 35) {
         telegram(id);
-      } else if (pick < 65 || settings.breaks(Sabotage.HEAP)) {
+      } else if (pick < 65 || Instant.now().isAfter(heapFrom)) {
         conversation(id);
       } else if (pick < 80) {
         completion(id, false);
@@ -184,9 +189,9 @@ final class ChaosLoad implements AutoCloseable {
   private void conversation(String id) {
     String conversation;
     String text = text(id);
-    if (settings.breaks(Sabotage.HEAP)) {
+    if (Instant.now().isAfter(heapFrom)) {
       conversation = "heap-" + heapConversations.incrementAndGet();
-      text = text + " " + "x".repeat(900 * 1024);
+      text = text + " " + "x".repeat(600 * 1024);
     } else {
       conversation = "c" + random.nextInt(CONVERSATIONS);
     }

@@ -33,7 +33,7 @@ final class ChaosSetup implements AutoCloseable {
   /** The soak's own config, when the operator gives none: three providers that misbehave in different ways. */
   static String builtInConfig(double rate, Duration duration) {
     // a daily cap on "metered" that a run reaches part way (each of its answers bills about 0.01)
-    double cap = Math.max(0.05, 0.0006 * rate * duration.toSeconds());
+    double cap = Math.max(0.03, 0.0004 * rate * duration.toSeconds());
     return String.format(java.util.Locale.ROOT, """
         # switchboard chaos: the built-in soak config (keys and addresses are replaced per run)
         switchboard {

@@ -18,7 +18,7 @@ enum Sabotage {
   SECRET("secrets in logs, metrics and status", "a provider's name carries one of the run's keys"),
   TWICE("answered twice", "the fake Telegram delivers some answered messages again under new update ids"),
   LOST("lost", "the fake Telegram acknowledges some replies and drops them"),
-  HEAP("heap and threads", "conversations are kept for an hour and every HTTP message is a new one of 900 KiB");
+  HEAP("heap and threads", "conversations are kept for an hour and, after the first heap sample, every HTTP message is a new one of 600 KiB");
 
   /** The check this sabotage must make fail. */
   final String check;

@@ -91,9 +91,29 @@ class ChaosChecksTest {
     other.message(new Message("m2", Channel.CONVERSATION, "c1", at(0), 0));
     other.answer(new Answer("m2", at(10), AnswerKind.REPLY, ""));
     Row stored = ChaosChecks.answeredTwice(List.copyOf(other.messages), Map.of("m2", List.copyOf(other.answers)),
-        Map.of("c1", List.of("m2", "m2")));
+        Map.of("c1", List.of("m2", "m2")), List.of());
     assertFalse(stored.ok());
     assertTrue(stored.detail().contains("stored 2 times in c1"), stored.detail());
+  }
+
+  @Test
+  void aTelegramReplySentAgainBecauseASigkillCameRightAfterTheSendIsCountedNotFailed() {
+    started(0, 1);
+    history.message(new Message("m1", Channel.TELEGRAM, "telegram:1", at(0), 5));
+    history.answer(new Answer("m1", at(100), AnswerKind.REPLY, ""));
+    history.process(new ProcessEvent(at(105), 1, ProcessChange.KILLED, 0));
+    started(4000, 2);
+    history.answer(new Answer("m1", at(4500), AnswerKind.REPLY, ""));
+    assertTrue(row("answered twice", evidence()).ok());
+    assertEquals("1: m1 (SIGKILL 5 ms after Telegram took the reply)",
+        row("Telegram replies sent again after a SIGKILL right after the send", evidence()).value());
+
+    history.message(new Message("m2", Channel.TELEGRAM, "telegram:1", at(4800), 6));
+    history.answer(new Answer("m2", at(5000), AnswerKind.REPLY, ""));
+    history.answer(new Answer("m2", at(5100), AnswerKind.REPLY, ""));
+    Row twice = row("answered twice", evidence());
+    assertFalse(twice.ok(), "no kill between m2's two answers");
+    assertTrue(twice.detail().contains("m2"), twice.detail());
   }
 
   @Test
