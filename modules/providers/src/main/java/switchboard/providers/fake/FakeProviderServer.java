@@ -837,7 +837,8 @@ public final class FakeProviderServer implements AutoCloseable {
     return out;
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  /** Daemon threads named {@code name-1}, {@code name-2}, ...: what the fakes and the soak that drives them run on. */
+  public static java.util.concurrent.ThreadFactory daemon(String name) {
     AtomicLong n = new AtomicLong();
     return r -> {
       Thread t = new Thread(r, name + "-" + n.incrementAndGet());

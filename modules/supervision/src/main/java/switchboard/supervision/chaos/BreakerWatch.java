@@ -33,11 +33,8 @@ final class BreakerWatch implements AutoCloseable {
   private final String token;
   private final ChaosHistory history;
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "chaos-breaker-watch");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(switchboard.providers.fake.FakeProviderServer.daemon("chaos-breaker-watch"));
   private final Map<String, Instant> authOpenSince = new HashMap<>();
 
   BreakerWatch(String base, String token, ChaosHistory history) {

@@ -1,5 +1,7 @@
 package switchboard.supervision.chaos;
 
+import static switchboard.providers.fake.FakeProviderServer.daemon;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -322,15 +324,6 @@ final class ChaosLoad implements AutoCloseable {
 
   private static String abbreviate(String text) {
     return text.length() <= 80 ? text : text.substring(0, 77) + "...";
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    AtomicLong n = new AtomicLong();
-    return r -> {
-      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   @Override
