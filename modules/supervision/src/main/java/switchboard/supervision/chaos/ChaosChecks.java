@@ -162,7 +162,7 @@ final class ChaosChecks {
       resentAfter(m, answers.getOrDefault(m.id(), List.of()), kills)
           .ifPresent(gap -> resent.add(m.id() + " (SIGKILL " + gap.toMillis() + " ms after Telegram took the reply)"));
     }
-    return Row.measured("Telegram replies sent again after a SIGKILL right after the send",
+    return Row.measured("Telegram replies re-sent after a SIGKILL at the send",
         resent.size() + (resent.isEmpty() ? "" : ": " + String.join(", ", resent.subList(0, Math.min(3, resent.size())))
             + (resent.size() > 3 ? ", ..." : "")));
   }
@@ -393,6 +393,9 @@ final class ChaosChecks {
    */
   static List<Row> spend(Evidence e) {
     List<Row> rows = new ArrayList<>();
+    if (e.bounds().caps().isEmpty()) {
+      return List.of(Row.measured("spend against the caps", "no provider has a daily budget in the config"));
+    }
     List<Instant> kills = e.history().kills();
     for (Map.Entry<String, Double> cap : new TreeMap<>(e.bounds().caps()).entrySet()) {
       String provider = cap.getKey();

@@ -106,7 +106,7 @@ class ChaosChecksTest {
     history.answer(new Answer("m1", at(4500), AnswerKind.REPLY, ""));
     assertTrue(row("answered twice", evidence()).ok());
     assertEquals("1: m1 (SIGKILL 5 ms after Telegram took the reply)",
-        row("Telegram replies sent again after a SIGKILL right after the send", evidence()).value());
+        row("Telegram replies re-sent after a SIGKILL at the send", evidence()).value());
 
     history.message(new Message("m2", Channel.TELEGRAM, "telegram:1", at(4800), 6));
     history.answer(new Answer("m2", at(5000), AnswerKind.REPLY, ""));
