@@ -23,7 +23,8 @@ final class ChaosHistory {
     COMPLETION("HTTP /v1/chat/completions"),
     COMPLETION_STREAM("HTTP /v1/chat/completions, streamed"),
     MESSAGES("HTTP /v1/messages (Anthropic)"),
-    TELEGRAM("Telegram");
+    TELEGRAM("Telegram"),
+    DISCORD("Discord");
 
     final String label;
 

@@ -29,7 +29,7 @@ import switchboard.testkit.telegram.FakeBotApi;
 
 /**
  * The users of a soak: HTTP clients (conversations, chat completions whole and streamed, Anthropic
- * messages) and Telegram chats, sending {@code rate} messages a second in a seeded mix. Every
+ * messages), Telegram chats and Discord channels, sending {@code rate} messages a second in a seeded mix. Every
  * message carries its id in its text. An HTTP request whose connection fails (the gateway was
  * killed or is restarting) is sent again with the same {@code Idempotency-Key}, as a careful client
  * would, until it is answered or the run's drain time is over; each failure is recorded so the
@@ -40,6 +40,7 @@ final class ChaosLoad implements AutoCloseable {
 
   static final int CONVERSATIONS = 30;
   static final int CHATS = 20;
+  static final int DISCORD_CHANNELS = 8;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String[] WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
       "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa"};
@@ -60,6 +61,8 @@ final class ChaosLoad implements AutoCloseable {
   private final AtomicLong heapConversations = new AtomicLong();
   private final Map<Long, String> telegramIds = new ConcurrentHashMap<>();
   private final Map<String, Long> updateOf = new ConcurrentHashMap<>();
+  /** Per Discord channel, its messages not answered yet, oldest first (guarded by the fake's lock). */
+  private final Map<String, java.util.Deque<String>> discordPending = new ConcurrentHashMap<>();
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
   final java.util.concurrent.ConcurrentLinkedQueue<Drop> drops = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile Instant giveUpAt = Instant.MAX;
@@ -75,6 +78,7 @@ final class ChaosLoad implements AutoCloseable {
     this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(2)).executor(io).build();
     setup.telegram.onSent(this::telegramAnswered);
+    setup.discord.onSent(this::discordAnswered);
   }
 
   /** Starts sending; stop with {@link #stopSending()}. */
@@ -104,8 +108,10 @@ final class ChaosLoad implements AutoCloseable {
     try {
       int pick = random.nextInt(100);
       String id = "m" + ids.incrementAndGet();
-      if (pick < 35) {
+      if (pick < 25) {
         telegram(id);
+      } else if (pick < 35) {
+        discord(id);
       } else if (pick < 65 || Instant.now().isAfter(heapFrom)) {
         conversation(id);
       } else if (pick < 80) {
@@ -160,6 +166,44 @@ final class ChaosLoad implements AutoCloseable {
         io.execute(() -> setup.telegram.deliverAgainAsNew(update));
       }
     }
+  }
+
+  // ---- Discord ----------------------------------------------------------------------------------
+
+  /** A user's message in one of the Discord channels; before the bot has a session, a Telegram one instead. */
+  private void discord(String id) {
+    if (!setup.discord.identified()) {
+      telegram(id);
+      return;
+    }
+    String channel = "91000000000000000" + random.nextInt(DISCORD_CHANNELS);
+    pending.add(id);
+    synchronized (setup.discord) {
+      discordPending.computeIfAbsent(channel, c -> new java.util.ArrayDeque<>()).addLast(id);
+      history.message(new Message(id, Channel.DISCORD, "discord:" + channel, Instant.now(), 0));
+      setup.discord.userMessage(channel, "700000000000000001", text(id));
+    }
+  }
+
+  /**
+   * A reply in a Discord channel: a reply names its message in its text (the fake echoes it); an
+   * error, which does not, answers the oldest message of that channel still waiting, as a channel's
+   * answers go out in arrival order.
+   */
+  private void discordAnswered(switchboard.testkit.discord.FakeDiscord.Sent sent) {
+    java.util.Deque<String> waiting = discordPending.get(sent.channelId());
+    if (waiting == null) {
+      return;
+    }
+    java.util.regex.Matcher named = ChaosProvider.MESSAGE_ID.matcher(sent.content());
+    String id = named.find() && waiting.remove(named.group(1)) ? named.group(1) : waiting.pollFirst();
+    if (id == null) {
+      return;
+    }
+    pending.remove(id);
+    String text = sent.content();
+    AnswerKind kind = text.startsWith("Echo: ") ? AnswerKind.REPLY : text.isBlank() ? AnswerKind.UNCLEAR : AnswerKind.ERROR;
+    history.answer(new Answer(id, Instant.now(), kind, kind == AnswerKind.REPLY ? "" : abbreviate(text)));
   }
 
   /** Telegram's own faults, now and then: a failed poll, a failed send, an answered update seen again. */

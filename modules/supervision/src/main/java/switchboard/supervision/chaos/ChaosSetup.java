@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import switchboard.providers.config.ProviderConfig;
 import switchboard.supervision.GatewayConfig;
+import switchboard.testkit.discord.FakeDiscord;
 import switchboard.testkit.telegram.FakeBotApi;
 
 /**
@@ -25,8 +26,9 @@ import switchboard.testkit.telegram.FakeBotApi;
  * config (each with fresh, random keys), a fake Telegram with a random token, a free HTTP port with
  * a random gateway token, and two config files: the one the checks hold the gateway to, and the one
  * the gateway runs with (the same, unless a {@link Sabotage} changes it). Both are the soaked config
- * with everything that reaches outside replaced: provider addresses and keys, channels, alerts, the
- * store (embedded, in the run's directory) and the cluster (off). Loopback only.
+ * with everything that reaches outside replaced: provider addresses and keys, channels (HTTP, and the
+ * fake Telegram and Discord), alerts, the store (embedded, in the run's directory) and the cluster
+ * (off). Loopback only.
  */
 final class ChaosSetup implements AutoCloseable {
 
@@ -67,22 +69,25 @@ final class ChaosSetup implements AutoCloseable {
   final Path gatewayConf;
   final List<ChaosProvider> providers = new ArrayList<>();
   final FakeBotApi telegram;
+  final FakeDiscord discord;
   final int httpPort;
   final String httpToken;
   /** Every secret of the run: keys, the bot token, the gateway token. */
   final List<String> secrets = new ArrayList<>();
 
-  private ChaosSetup(Path dir, GatewayConfig checked, Path gatewayConf, FakeBotApi telegram, int httpPort, String httpToken) {
+  private ChaosSetup(Path dir, GatewayConfig checked, Path gatewayConf, FakeBotApi telegram, FakeDiscord discord,
+      int httpPort, String httpToken) {
     this.dir = dir;
     this.checked = checked;
     this.gatewayConf = gatewayConf;
     this.telegram = telegram;
+    this.discord = discord;
     this.httpPort = httpPort;
     this.httpToken = httpToken;
   }
 
   /**
-   * Stands up the fakes and writes the configs under {@code settings.dir()}.
+   * Stands up the fakes (providers, Telegram, Discord) and writes the configs under {@code settings.dir()}.
    *
    * @throws GatewayConfig.Invalid when the soaked config is not valid (its problems, one per line)
    */
@@ -96,7 +101,10 @@ final class ChaosSetup implements AutoCloseable {
     GatewayConfig original = GatewayConfig.load(soaked);
     String botToken = RANDOM.nextInt(100_000_000, 999_999_999) + ":AA" + secret(16);
     String httpToken = "sb-chaos-" + secret(12);
+    String discordToken = "chaos-discord-" + secret(16);
     FakeBotApi telegram = FakeBotApi.start(botToken);
+    FakeDiscord discord = FakeDiscord.start(discordToken);
+    Fakes channels = new Fakes(telegram, discord, discordToken);
     List<ConfigObject> entries = new ArrayList<>();
     List<ChaosProvider> fakes = new ArrayList<>();
     List<String> keys = new ArrayList<>();
@@ -125,14 +133,14 @@ final class ChaosSetup implements AutoCloseable {
       }
     } catch (IOException | RuntimeException e) {
       fakes.forEach(ChaosProvider::close);
-      telegram.close();
+      channels.close();
       throw e;
     }
     int port = freePort();
     Path checkedConf = dir.resolve("chaos-checked.conf");
-    Files.writeString(checkedConf, config(soaked, entries, dir, port, httpToken, telegram, ""), StandardCharsets.UTF_8);
+    Files.writeString(checkedConf, config(soaked, entries, dir, port, httpToken, channels, ""), StandardCharsets.UTF_8);
     Path gatewayConf = dir.resolve("chaos-gateway.conf");
-    Files.writeString(gatewayConf, config(soaked, sabotaged(entries, fakes, settings), dir, port, httpToken, telegram,
+    Files.writeString(gatewayConf, config(soaked, sabotaged(entries, fakes, settings), dir, port, httpToken, channels,
         sabotagedSettings(original, settings)), StandardCharsets.UTF_8);
     GatewayConfig checked;
     try {
@@ -140,13 +148,14 @@ final class ChaosSetup implements AutoCloseable {
       GatewayConfig.load(gatewayConf);
     } catch (GatewayConfig.Invalid e) {
       fakes.forEach(ChaosProvider::close);
-      telegram.close();
+      channels.close();
       throw e;
     }
-    ChaosSetup setup = new ChaosSetup(dir, checked, gatewayConf, telegram, port, httpToken);
+    ChaosSetup setup = new ChaosSetup(dir, checked, gatewayConf, telegram, discord, port, httpToken);
     setup.providers.addAll(fakes);
     setup.secrets.addAll(keys);
     setup.secrets.add(botToken);
+    setup.secrets.add(discordToken);
     setup.secrets.add(httpToken);
     return setup;
   }
@@ -156,8 +165,17 @@ final class ChaosSetup implements AutoCloseable {
     return providers.stream().filter(p -> p.name.equals(name)).findFirst();
   }
 
+  /** The fake chat services of a run. */
+  private record Fakes(FakeBotApi telegram, FakeDiscord discord, String discordToken) {
+    void close() {
+      telegram.close();
+      discord.close();
+    }
+  }
+
   private static String config(
-      Path soaked, List<ConfigObject> providers, Path dir, int port, String httpToken, FakeBotApi telegram, String extra) {
+      Path soaked, List<ConfigObject> providers, Path dir, int port, String httpToken, Fakes fakes, String extra) {
+    FakeBotApi telegram = fakes.telegram();
     List<String> rendered = providers.stream().map(p -> p.render(ConfigRenderOptions.concise())).toList();
     return "# written by switchboard chaos: the soaked config with everything that reaches outside replaced\n"
         + "include file(" + quote(soaked.toAbsolutePath().toString()) + ")\n"
@@ -172,7 +190,9 @@ final class ChaosSetup implements AutoCloseable {
         + "    http { enabled = true, host = \"127.0.0.1\", port = " + port + ", auth-token = " + quote(httpToken) + " }\n"
         + "    telegram { enabled = true, base-url = " + quote(telegram.baseUrl()) + ", token = " + quote(telegram.token())
         + ", allowed-chat-ids = [] }\n"
-        + "    discord.enabled = false\n"
+        + "    discord { enabled = true, token = " + quote(fakes.discordToken()) + ", api-base-url = "
+        + quote(fakes.discord().apiBaseUrl()) + ", gateway-url = " + quote(fakes.discord().gatewayUrl())
+        + ", allowed-channel-ids = [], retry-backoff-base = 200ms, retry-backoff-max = 2s }\n"
         + "  }\n"
         + extra
         + "}\n";
@@ -260,5 +280,6 @@ final class ChaosSetup implements AutoCloseable {
   public void close() {
     providers.forEach(ChaosProvider::close);
     telegram.close();
+    discord.close();
   }
 }

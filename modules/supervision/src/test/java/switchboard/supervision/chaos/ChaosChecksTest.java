@@ -128,6 +128,20 @@ class ChaosChecksTest {
   }
 
   @Test
+  void anUnansweredDiscordMessageIsLostUnlessTheGatewayWentDownBeforeItCouldAnswer() {
+    started(0, 1);
+    history.message(new Message("m1", Channel.DISCORD, "discord:1", at(1000), 0));
+    history.process(new ProcessEvent(at(1200), 1, ProcessChange.KILLED, 0));
+    started(5000, 2);
+    assertTrue(row("lost", evidence()).ok());
+    assertEquals("1", row("Discord messages lost to a restart (not redelivered to a new session)", evidence()).value());
+    history.message(new Message("m2", Channel.DISCORD, "discord:1", at(70_000), 0));
+    Row lost = row("lost", evidence());
+    assertFalse(lost.ok());
+    assertTrue(lost.detail().contains("m2 (Discord)"), lost.detail());
+  }
+
+  @Test
   void aDroppedConnectionIsExplainedOnlyByAKillAroundIt() {
     started(0, 1);
     history.process(new ProcessEvent(at(5000), 1, ProcessChange.KILLED, 0));

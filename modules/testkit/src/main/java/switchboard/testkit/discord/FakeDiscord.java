@@ -95,6 +95,7 @@ public final class FakeDiscord extends AllDirectives implements AutoCloseable {
   private Duration limitedFor = Duration.ZERO;
   private boolean limitedGlobal;
   private Optional<Duration> exhaustNext = Optional.empty();
+  private java.util.function.Consumer<Sent> sentListener = m -> { };
 
   private FakeDiscord(String token) {
     this.token = token;
@@ -390,7 +391,9 @@ public final class FakeDiscord extends AllDirectives implements AutoCloseable {
           + " {\"_errors\": [{\"code\": \"BASE_TYPE_MAX_LENGTH\", \"message\": \"Must be 2000 or fewer in length.\"}]}}}");
     }
     attempts.add(new Attempt(channelId, now, 200));
-    sent.add(new Sent(channelId, content, now));
+    Sent reply = new Sent(channelId, content, now);
+    sent.add(reply);
+    sentListener.accept(reply);
     notifyAll();
     ObjectNode message = JSON.createObjectNode();
     message.put("id", String.valueOf(ids.incrementAndGet()));
@@ -408,6 +411,16 @@ public final class FakeDiscord extends AllDirectives implements AutoCloseable {
   }
 
   // ---- what a test reads ----
+
+  /** {@code listener} hears every reply as it is taken (inside this fake's lock: keep it quick). */
+  public synchronized void onSent(java.util.function.Consumer<Sent> listener) {
+    sentListener = listener;
+  }
+
+  /** Whether a session has been identified, so that {@link #userMessage} has somewhere to go. */
+  public synchronized boolean identified() {
+    return current != null;
+  }
 
   public synchronized List<Sent> sent() {
     return List.copyOf(sent);
