@@ -51,6 +51,12 @@ final class ChaosGateway implements AutoCloseable {
     return generation;
   }
 
+  /** Whether the current process runs. */
+  boolean alive() {
+    Process p = process;
+    return p != null && p.isAlive();
+  }
+
   /** Starts a new generation and returns once its {@code /health} answers 200. */
   void start() throws IOException, InterruptedException {
     int g = ++generation;

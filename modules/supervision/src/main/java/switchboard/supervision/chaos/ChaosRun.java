@@ -67,7 +67,7 @@ final class ChaosRun {
         watch.start();
         load.start();
         soak(gateway, load, history);
-        drain(load);
+        drain(load, setup.checked.router().requestTimeout());
         if (gateway.sample("end").isPresent()) {
           out.println("chaos: sampled the heap and threads at the end");
         }
@@ -115,6 +115,14 @@ final class ChaosRun {
         sampleAt = Instant.now().plus(WARMUP);
         sampled = false;
       }
+      if (!gateway.alive()) {
+        // it died on its own (a failed check already): start it again so the run goes on meaning something
+        gateway.start();
+        out.printf("chaos: +%ds the gateway died on its own; restarted (process %d)%n",
+            Duration.between(begin, Instant.now()).toSeconds(), gateway.generation());
+        sampleAt = Instant.now().plus(WARMUP);
+        sampled = false;
+      }
       if (!sampled && !now.isBefore(sampleAt)) {
         sampled = gateway.sample("start").isPresent();
         sampleAt = sampled ? Instant.MAX : now.plusSeconds(5);
@@ -131,18 +139,14 @@ final class ChaosRun {
   }
 
   /** Waits for the answers still on their way: at most the request timeout and 30 s more. */
-  private void drain(ChaosLoad load) throws InterruptedException {
-    Instant until = Instant.now().plus(settingsTimeout()).plusSeconds(30);
+  private void drain(ChaosLoad load, Duration requestTimeout) throws InterruptedException {
+    Instant until = Instant.now().plus(requestTimeout).plusSeconds(30);
     load.giveUpAt(until.minusSeconds(5));
     out.println("chaos: load stopped; waiting for " + load.pending() + " answers");
     out.flush();
     while (load.pending() > 0 && Instant.now().isBefore(until)) {
       Thread.sleep(100);
     }
-  }
-
-  private Duration settingsTimeout() {
-    return Duration.ofSeconds(30);
   }
 
   /**
