@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -41,6 +42,8 @@ final class ChaosLoad implements AutoCloseable {
   static final int CONVERSATIONS = 30;
   static final int CHATS = 20;
   static final int DISCORD_CHANNELS = 8;
+  /** How far back an answered Telegram update may be delivered again (a poll batch is at most 100). */
+  static final int RECENT_UPDATES = 50;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String[] WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
       "india", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa"};
@@ -61,6 +64,8 @@ final class ChaosLoad implements AutoCloseable {
   private final AtomicLong heapConversations = new AtomicLong();
   private final Map<Long, String> telegramIds = new ConcurrentHashMap<>();
   private final Map<String, Long> updateOf = new ConcurrentHashMap<>();
+  /** The update ids of the last answered Telegram messages, oldest first. */
+  private final java.util.ArrayDeque<Long> recentlyAnswered = new java.util.ArrayDeque<>();
   /** Per Discord channel, its messages not answered yet, oldest first (guarded by the fake's lock). */
   private final Map<String, java.util.Deque<String>> discordPending = new ConcurrentHashMap<>();
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
@@ -156,16 +161,27 @@ final class ChaosLoad implements AutoCloseable {
     if (id == null) {
       return;
     }
-    pending.remove(id);
-    String text = sent.text();
-    AnswerKind kind = text.startsWith("Echo: ") ? AnswerKind.REPLY : text.isBlank() ? AnswerKind.UNCLEAR : AnswerKind.ERROR;
-    history.answer(new Answer(id, Instant.now(), kind, kind == AnswerKind.REPLY ? "" : abbreviate(text)));
-    if (settings.breaks(Sabotage.TWICE) && random.nextInt(10) == 0) {
-      Long update = updateOf.get(id);
-      if (update != null) {
-        io.execute(() -> setup.telegram.deliverAgainAsNew(update));
+    chatAnswered(id, sent.text());
+    Long update = updateOf.get(id);
+    if (update == null) {
+      return;
+    }
+    synchronized (recentlyAnswered) {
+      recentlyAnswered.addLast(update);
+      if (recentlyAnswered.size() > RECENT_UPDATES) {
+        recentlyAnswered.removeFirst();
       }
     }
+    if (settings.breaks(Sabotage.TWICE) && random.nextInt(10) == 0) {
+      io.execute(() -> setup.telegram.deliverAgainAsNew(update));
+    }
+  }
+
+  /** A chat's answer to message {@code id}: a reply echoes it, anything else is an error (or names nothing). */
+  private void chatAnswered(String id, String text) {
+    pending.remove(id);
+    AnswerKind kind = text.startsWith("Echo: ") ? AnswerKind.REPLY : text.isBlank() ? AnswerKind.UNCLEAR : AnswerKind.ERROR;
+    history.answer(new Answer(id, Instant.now(), kind, kind == AnswerKind.REPLY ? "" : abbreviate(text)));
   }
 
   // ---- Discord ----------------------------------------------------------------------------------
@@ -197,13 +213,9 @@ final class ChaosLoad implements AutoCloseable {
     }
     java.util.regex.Matcher named = ChaosProvider.MESSAGE_ID.matcher(sent.content());
     String id = named.find() && waiting.remove(named.group(1)) ? named.group(1) : waiting.pollFirst();
-    if (id == null) {
-      return;
+    if (id != null) {
+      chatAnswered(id, sent.content());
     }
-    pending.remove(id);
-    String text = sent.content();
-    AnswerKind kind = text.startsWith("Echo: ") ? AnswerKind.REPLY : text.isBlank() ? AnswerKind.UNCLEAR : AnswerKind.ERROR;
-    history.answer(new Answer(id, Instant.now(), kind, kind == AnswerKind.REPLY ? "" : abbreviate(text)));
   }
 
   /** Telegram's own faults, now and then: a failed poll, a failed send, an answered update seen again. */
@@ -213,21 +225,26 @@ final class ChaosLoad implements AutoCloseable {
       setup.telegram.failNext(pick < 4 ? 502 : 429, 1);
     } else if (pick < 14) {
       setup.telegram.failNextSends(pick < 11 ? 502 : 429, 1);
-    } else if (pick < 20 && !updateOf.isEmpty()) {
-      answeredUpdate().ifPresent(setup.telegram::redeliver);
+    } else if (pick < 20) {
+      recentlyAnsweredUpdate().ifPresent(setup.telegram::redeliver);
     }
     if (settings.breaks(Sabotage.LOST) && ids.get() % 40 == 0) {
       setup.telegram.swallowNextSends(1);
     }
   }
 
-  private java.util.Optional<Long> answeredUpdate() {
-    for (Map.Entry<String, Long> e : updateOf.entrySet()) {
-      if (!pending.contains(e.getKey()) && random.nextInt(4) == 0) {
-        return java.util.Optional.of(e.getValue());
+  /**
+   * One of the last {@link #RECENT_UPDATES} answered updates: what Telegram can really deliver again
+   * (a restart before it heard the offset confirmed resends the last poll's batch, at most 100 updates;
+   * one confirmed long ago it never sends again).
+   */
+  private java.util.Optional<Long> recentlyAnsweredUpdate() {
+    synchronized (recentlyAnswered) {
+      if (recentlyAnswered.isEmpty()) {
+        return java.util.Optional.empty();
       }
+      return java.util.Optional.of(List.copyOf(recentlyAnswered).get(random.nextInt(recentlyAnswered.size())));
     }
-    return java.util.Optional.empty();
   }
 
   // ---- HTTP -------------------------------------------------------------------------------------
