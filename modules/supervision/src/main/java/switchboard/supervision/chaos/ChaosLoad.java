@@ -68,6 +68,8 @@ final class ChaosLoad implements AutoCloseable {
   private final java.util.ArrayDeque<Long> recentlyAnswered = new java.util.ArrayDeque<>();
   /** Per Discord channel, its messages not answered yet, oldest first (guarded by the fake's lock). */
   private final Map<String, java.util.Deque<String>> discordPending = new ConcurrentHashMap<>();
+  /** When each Discord message still waited for was sent (guarded by the fake's lock). */
+  private final Map<String, Instant> discordSentAt = new java.util.HashMap<>();
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
   final java.util.concurrent.ConcurrentLinkedQueue<Drop> drops = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile Instant giveUpAt = Instant.MAX;
@@ -186,9 +188,12 @@ final class ChaosLoad implements AutoCloseable {
 
   // ---- Discord ----------------------------------------------------------------------------------
 
-  /** A user's message in one of the Discord channels; before the bot has a session, a Telegram one instead. */
+  /**
+   * A user's message in one of the Discord channels; while the bot is not connected (starting, or
+   * the gateway restarting), a Telegram one instead: Discord would not deliver it to a later session.
+   */
   private void discord(String id) {
-    if (!setup.discord.identified()) {
+    if (!setup.discord.ready()) {
       telegram(id);
       return;
     }
@@ -196,8 +201,26 @@ final class ChaosLoad implements AutoCloseable {
     pending.add(id);
     synchronized (setup.discord) {
       discordPending.computeIfAbsent(channel, c -> new java.util.ArrayDeque<>()).addLast(id);
+      discordSentAt.put(id, Instant.now());
       history.message(new Message(id, Channel.DISCORD, "discord:" + channel, Instant.now(), 0));
       setup.discord.userMessage(channel, "700000000000000001", text(id));
+    }
+  }
+
+  /**
+   * The gateway was started again at {@code at}: a Discord message sent before then and not
+   * answered never will be (Discord does not hand a new session what the old one missed), so it is
+   * no longer waited for. The checks still see it, and count it apart from the lost.
+   */
+  void restarted(Instant at) {
+    synchronized (setup.discord) {
+      discordSentAt.entrySet().removeIf(e -> {
+        if (e.getValue().isBefore(at) && pending.remove(e.getKey())) {
+          discordPending.values().forEach(waiting -> waiting.remove(e.getKey()));
+          return true;
+        }
+        return !pending.contains(e.getKey());
+      });
     }
   }
 

@@ -109,6 +109,7 @@ final class ChaosRun {
           out.println("chaos: SIGTERM, exit code " + code);
         }
         gateway.start();
+        load.restarted(Instant.now());
         out.printf("chaos: +%ds %s, gateway restarted (process %d)%n", Duration.between(begin, Instant.now()).toSeconds(),
             k.hard() ? "SIGKILL" : "SIGTERM", gateway.generation());
         out.flush();
@@ -118,6 +119,7 @@ final class ChaosRun {
       if (!gateway.alive()) {
         // it died on its own (a failed check already): start it again so the run goes on meaning something
         gateway.start();
+        load.restarted(Instant.now());
         out.printf("chaos: +%ds the gateway died on its own; restarted (process %d)%n",
             Duration.between(begin, Instant.now()).toSeconds(), gateway.generation());
         sampleAt = Instant.now().plus(WARMUP);

@@ -192,11 +192,23 @@ public final class FakeDiscord extends AllDirectives implements AutoCloseable {
       notifyAll();
     }
     Sink<Message, ?> in = Flow.<Message>create()
+        .watchTermination((notUsed, done) -> {
+          done.whenComplete((ok, error) -> closed(connection));
+          return notUsed;
+        })
         .mapAsync(1, m -> m.isText()
             ? m.asTextMessage().toStrict(5000, materializer).thenApply(TextMessage::getStrictText)
             : m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), materializer).thenApply(d -> ""))
         .to(Sink.foreach(text -> received(connection, text)));
     return Flow.fromSinkAndSourceCoupled(in, pair.second());
+  }
+
+  /** The client went away (or this side ended the connection): it is no longer the live one. */
+  private synchronized void closed(Connection connection) {
+    if (live == connection) {
+      live = null;
+      notifyAll();
+    }
   }
 
   private synchronized void received(Connection connection, String text) {
@@ -417,9 +429,9 @@ public final class FakeDiscord extends AllDirectives implements AutoCloseable {
     sentListener = listener;
   }
 
-  /** Whether a session has been identified, so that {@link #userMessage} has somewhere to go. */
-  public synchronized boolean identified() {
-    return current != null;
+  /** Whether the bot is connected with a ready session, so that a {@link #userMessage} reaches it now. */
+  public synchronized boolean ready() {
+    return current != null && live != null && live.session == current;
   }
 
   public synchronized List<Sent> sent() {
