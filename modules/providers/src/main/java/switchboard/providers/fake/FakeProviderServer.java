@@ -594,7 +594,7 @@ public final class FakeProviderServer implements AutoCloseable {
     JsonNode request = request(requestBody);
     String text = step.tool().isPresent() ? "" : answerText(request, step.text());
     String model = request.path("model").asText("fake-model");
-    long inputTokens = inputTokens(requestBody, false);
+    long inputTokens = tokensOf(requestBody);
     long outputTokens = outputTokens(text);
     long id = ids.incrementAndGet();
     ObjectNode body = JSON.createObjectNode();
@@ -636,13 +636,16 @@ public final class FakeProviderServer implements AutoCloseable {
    * answer, of the body as re-written compactly), at least 1.
    */
   public static long inputTokens(String requestBody, boolean streamed) {
-    String counted = streamed ? request(requestBody).toString() : requestBody;
+    return tokensOf(streamed ? request(requestBody).toString() : requestBody);
+  }
+
+  private static long tokensOf(String counted) {
     return Math.max(1, counted.length() / 4);
   }
 
   /** The output tokens this fake bills for an answer's text: a quarter of its length, at least 1. */
   public static long outputTokens(String text) {
-    return Math.max(1, text.length() / 4);
+    return tokensOf(text);
   }
 
   /** The text a well-formed answer of {@code step} to {@code requestBody} carries (empty for a tool call). */
@@ -714,7 +717,7 @@ public final class FakeProviderServer implements AutoCloseable {
       String finish = step.tool().isPresent() ? "tool_calls" : "stop";
       events.add("data: " + head + "{\"index\":0,\"delta\":{},\"finish_reason\":\"" + finish + "\"}]}\n\n");
       if (request.path("stream_options").path("include_usage").asBoolean(false)) {
-        long in = inputTokens(request.toString(), true);
+        long in = tokensOf(request.toString());
         long outTokens = outputTokens(text);
         events.add("data: " + head + "],\"usage\":{\"prompt_tokens\":" + in + ",\"completion_tokens\":" + outTokens
             + ",\"total_tokens\":" + (in + outTokens) + "}}\n\n");
@@ -726,7 +729,7 @@ public final class FakeProviderServer implements AutoCloseable {
 
     private void anthropicEvents(List<String> pieces, int limit, String text) {
       String model = request.path("model").asText("fake-model");
-      long in = inputTokens(request.toString(), true);
+      long in = tokensOf(request.toString());
       events.add(event("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_fake_" + id
           + "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":" + quote(model) + ",\"content\":[],"
           + "\"stop_reason\":null,\"usage\":{\"input_tokens\":" + in + ",\"output_tokens\":1}}}"));
