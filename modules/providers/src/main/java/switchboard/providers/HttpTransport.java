@@ -85,7 +85,7 @@ final class HttpTransport {
         .withUri(uris.computeIfAbsent(url, Uri::create))
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
         .addHeaders(parsed);
-    return http.singleRequest(request, http.defaultClientHttpsContext(), pool, log);
+    return Stages.inline(http.singleRequest(request, http.defaultClientHttpsContext(), pool, log));
   }
 
   Materializer materializer() {
@@ -111,7 +111,7 @@ final class HttpTransport {
       return CompletableFuture.completedFuture(
           new RawResponse(status, headers, strict.getData().decodeString(StandardCharsets.UTF_8)));
     }
-    return response.entity().toStrict(timeout.toMillis(), materializer)
+    return Stages.inline(response.entity().toStrict(timeout.toMillis(), materializer))
         .thenApply(strict -> new RawResponse(status, headers, strict.getData().decodeString(StandardCharsets.UTF_8)))
         .whenComplete((ok, failure) -> {
           if (failure != null) {

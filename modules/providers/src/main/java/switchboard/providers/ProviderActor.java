@@ -751,7 +751,7 @@ public final class ProviderActor extends AbstractBehavior<ProviderActor.Command>
     Source<StreamDelta, NotUsed> deltas = Source.from(opened.head()).concat(opened.tail())
         .map(meter::see)
         .watchTermination((notUsed, done) -> {
-          done.whenComplete((ok, failure) -> self.tell(new StreamEnded(key, origin, attempt, started, estimate,
+          Stages.inline(done).whenComplete((ok, failure) -> self.tell(new StreamEnded(key, origin, attempt, started, estimate,
               opened.headers(), meter.usage, meter.kind(), meter.detail(), firstToken)));
           return notUsed;
         });

@@ -98,7 +98,7 @@ final class StreamRelay {
 
   private static CompletionStage<Opening> step(
       Source<StreamDelta, NotUsed> deltas, List<StreamDelta> seen, Map<String, String> headers, Materializer mat) {
-    return deltas.prefixAndTail(1).runWith(Sink.head(), mat).thenCompose(pair -> {
+    return Stages.inline(deltas.prefixAndTail(1).runWith(Sink.head(), mat)).thenCompose(pair -> {
       List<StreamDelta> first = pair.first();
       Source<StreamDelta, NotUsed> tail = pair.second();
       if (first.isEmpty()) {

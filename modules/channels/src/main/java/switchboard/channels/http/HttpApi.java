@@ -46,6 +46,8 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -73,6 +75,7 @@ import switchboard.providers.ProviderResult;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
 import switchboard.providers.observe.ProviderHistory;
+import switchboard.providers.Stages;
 import switchboard.router.ConversationActor;
 import switchboard.router.ConversationsActor;
 import switchboard.router.Idempotency;
@@ -212,6 +215,15 @@ final class HttpApi {
                     key -> message(body -> conversationMessage(id, body, key)))))))));
   }
 
+  /**
+   * {@link AskPattern#ask}, its reply continued on the thread that gives it rather than through
+   * the common pool ({@link Stages#inline}).
+   */
+  private static <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target,
+      org.apache.pekko.japi.function.Function<ActorRef<Res>, Req> message, Duration timeout, Scheduler scheduler) {
+    return Stages.inline(AskPattern.ask(target, message, timeout, scheduler));
+  }
+
   // ---- messages ----
 
   /**
@@ -255,9 +267,9 @@ final class HttpApi {
     }
     CompletionStage<BodyReader> read;
     try {
-      read = entity.withoutSizeLimit().getDataBytes()
+      read = Stages.inline(entity.withoutSizeLimit().getDataBytes()
           .completionTimeout(BODY_TIMEOUT)
-          .runFold(new BodyReader(limit), BodyReader::add, system);
+          .runFold(new BodyReader(limit), BodyReader::add, system));
     } catch (RuntimeException e) {
       read = CompletableFuture.failedFuture(e);
     }
@@ -309,7 +321,7 @@ final class HttpApi {
       return answer.get();
     }
     ActorRef<IdempotencyStore.Command> store = idempotencyStore.get();
-    return AskPattern.<IdempotencyStore.Command, IdempotencyStore.Decision>ask(
+    return HttpApi.<IdempotencyStore.Command, IdempotencyStore.Decision>ask(
             store, replyTo -> new IdempotencyStore.Begin(idempotency.get(), replyTo), askTimeout, system.scheduler())
         .thenCompose(decision -> {
           if (decision instanceof IdempotencyStore.Replay replay) {
@@ -328,7 +340,7 @@ final class HttpApi {
   }
 
   private CompletionStage<RouteResult> route(OpenAiCodec.ChatCall call) {
-    return AskPattern.<RouterActor.Command, RouteResult>ask(router,
+    return HttpApi.<RouterActor.Command, RouteResult>ask(router,
         replyTo -> new RouterActor.Route(call.request(), Optional.empty(), call.model(), replyTo), askTimeout,
         system.scheduler());
   }
@@ -374,7 +386,7 @@ final class HttpApi {
 
   /** {@code GET /v1/models} (or one model, {@code GET /v1/models/{id}}): the routes and the providers' models. */
   private CompletionStage<HttpResponse> models(Optional<String> one) {
-    return AskPattern.<RouterActor.Command, List<String>>ask(router, RouterActor.GetModels::new, STATUS_TIMEOUT,
+    return HttpApi.<RouterActor.Command, List<String>>ask(router, RouterActor.GetModels::new, STATUS_TIMEOUT,
             system.scheduler())
         .thenApply(models -> {
           long created = startedEpochSeconds;
@@ -461,7 +473,7 @@ final class HttpApi {
     String conversationId = "http:" + id;
     Optional<Idempotency> idempotency = idempotency(key, body);
     return admitted(
-        () -> AskPattern.<ConversationsActor.Command, RouteResult>ask(
+        () -> HttpApi.<ConversationsActor.Command, RouteResult>ask(
             conversations,
             replyTo -> new ConversationsActor.UserMessage(conversationId, text, idempotency, replyTo),
             askTimeout,
@@ -477,7 +489,7 @@ final class HttpApi {
 
   /** {@code GET /api/conversations/{id}}: the stored history, or 404 when it has none (never seen, or cleared). */
   private CompletionStage<HttpResponse> conversationHistory(String id) {
-    return AskPattern.<ConversationsActor.Command, ConversationActor.Turns>ask(
+    return HttpApi.<ConversationsActor.Command, ConversationActor.Turns>ask(
             conversations, replyTo -> new ConversationsActor.GetHistory("http:" + id, replyTo), STORE_TIMEOUT,
             system.scheduler())
         .thenApply(turns -> {
@@ -500,7 +512,7 @@ final class HttpApi {
 
   /** {@code DELETE /api/conversations/{id}}: clears the history in the store (after earlier messages are answered); 204. */
   private CompletionStage<HttpResponse> clearConversation(String id) {
-    return AskPattern.<ConversationsActor.Command, ConversationsActor.Done>ask(
+    return HttpApi.<ConversationsActor.Command, ConversationsActor.Done>ask(
             conversations, replyTo -> new ConversationsActor.Reset("http:" + id, replyTo), askTimeout, system.scheduler())
         .thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT))
         .exceptionally(failure -> storeUnavailable(id, failure));
@@ -651,7 +663,7 @@ final class HttpApi {
   }
 
   private CompletionStage<Reply> reset(String provider, Optional<String> key, String by) {
-    return AskPattern.<RouterActor.Command, ResetResult>ask(
+    return HttpApi.<RouterActor.Command, ResetResult>ask(
             router, replyTo -> new RouterActor.ResetProvider(provider, key, by, replyTo), STATUS_TIMEOUT, system.scheduler())
         .thenApply(result -> switch (result.outcome()) {
           case UNKNOWN_PROVIDER -> error(StatusCodes.NOT_FOUND, "not_found",
@@ -698,7 +710,7 @@ final class HttpApi {
    * missing and nothing else is shown, so the page still loads.
    */
   private CompletionStage<HttpResponse> status() {
-    return AskPattern.<GatewayStatus.Command, GatewayStatus.Snapshot>ask(
+    return HttpApi.<GatewayStatus.Command, GatewayStatus.Snapshot>ask(
             status, GatewayStatus.Get::new, STATUS_TIMEOUT.plusSeconds(1), system.scheduler())
         .exceptionally(failure -> new GatewayStatus.Snapshot(Optional.empty(), List.of(), Map.of()))
         .thenApply(snapshot -> jsonResponse(StatusCodes.OK, statusJson(snapshot), List.of()));
