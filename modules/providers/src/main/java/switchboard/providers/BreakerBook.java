@@ -158,10 +158,12 @@ final class BreakerBook {
     if (provider.state != BreakerState.CLOSED) {
       return viewOf(provider);
     }
-    boolean allOpen = keys.stream().allMatch(k -> k.breaker.state == BreakerState.OPEN);
-    boolean noneClosed = keys.stream().noneMatch(k -> k.breaker.state == BreakerState.CLOSED);
-    if (!noneClosed) {
-      return View.CLOSED;
+    boolean allOpen = true;
+    for (Key k : keys) {
+      if (k.breaker.state == BreakerState.CLOSED) {
+        return View.CLOSED;
+      }
+      allOpen &= k.breaker.state == BreakerState.OPEN;
     }
     Key latest =
         keys.stream().filter(k -> k.breaker.openedAt != null)
@@ -459,8 +461,35 @@ final class BreakerBook {
   }
 
   private List<ProviderEvents.BreakerChange> change(Instant now, Runnable mutation) {
+    if (allClosed()) {
+      // the usual case, every call that succeeds: nothing to snapshot when nothing was open
+      mutation.run();
+      return allClosed() ? List.of() : changesFrom(now, closedSnap());
+    }
     Snap before = snap();
     mutation.run();
+    return changesFrom(now, before);
+  }
+
+  private boolean allClosed() {
+    if (provider.state != BreakerState.CLOSED) {
+      return false;
+    }
+    for (Key k : keys) {
+      if (k.breaker.state != BreakerState.CLOSED) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private Snap closedSnap() {
+    Map<String, View> byKey = new LinkedHashMap<>();
+    keys.forEach(k -> byKey.put(k.alias, View.CLOSED));
+    return new Snap(byKey, View.CLOSED);
+  }
+
+  private List<ProviderEvents.BreakerChange> changesFrom(Instant now, Snap before) {
     Snap after = snap();
     List<ProviderEvents.BreakerChange> changes = new ArrayList<>();
     for (Key k : keys) {
