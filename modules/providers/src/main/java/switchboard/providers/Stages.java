@@ -1,7 +1,12 @@
 package switchboard.providers;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import scala.concurrent.ExecutionContext;
 import scala.jdk.javaapi.FutureConverters;
 
@@ -35,5 +40,14 @@ public final class Stages {
       return null;
     }, ExecutionContext.parasitic$.MODULE$);
     return plain;
+  }
+
+  /**
+   * {@link ActorContext#ask}, whose Java form pipes a wrapped Scala future to the actor and so
+   * passes every reply through the common pool first.
+   */
+  public static <Req, Res, T> void ask(ActorContext<T> context, RecipientRef<Req> target, Duration timeout,
+      org.apache.pekko.japi.function.Function<ActorRef<Res>, Req> request, org.apache.pekko.japi.function.Function2<Res, Throwable, T> toMessage) {
+    context.pipeToSelf(inline(AskPattern.ask(target, request, timeout, context.getSystem().scheduler())), toMessage);
   }
 }

@@ -43,6 +43,7 @@ import switchboard.providers.ChatRequest;
 import switchboard.providers.CborSerializable;
 import switchboard.providers.OutcomeKind;
 import switchboard.providers.ProviderResult;
+import switchboard.providers.Stages;
 import switchboard.providers.Usage;
 
 /**
@@ -593,8 +594,8 @@ public final class ConversationActor
     messages.addAll(history.messages());
     messages.add(ChatMessage.user(message.text()));
     ChatRequest request = ChatRequest.of(conversationId, messages);
-    context.ask(
-        RouteResult.class,
+    Stages.<RouterActor.Command, RouteResult, Command>ask(
+        context,
         router,
         Duration.between(Instant.now(), deadline).plus(ConversationSettings.ANSWER_MARGIN),
         replyTo -> new RouterActor.Route(request, Optional.of(deadline), replyTo),

@@ -20,6 +20,7 @@ import switchboard.providers.ProviderActor;
 import switchboard.providers.ProviderResult;
 import switchboard.providers.ProviderStatus;
 import switchboard.providers.ResetResult;
+import switchboard.providers.Stages;
 
 /**
  * Owns the providers by priority and answers each chat request with exactly one {@link RouteResult},
@@ -227,7 +228,7 @@ public final class RouterActor extends AbstractBehavior<RouterActor.Command> {
     long id = walk.id;
     Instant deadline = walk.deadline;
     ChatRequest request = walk.route.request();
-    getContext().ask(ProviderResult.class, walk.order.get(walk.current).ref(), left,
+    Stages.<ProviderActor.Command, ProviderResult, Command>ask(getContext(), walk.order.get(walk.current).ref(), left,
         replyTo -> new ProviderActor.Complete(request, deadline, replyTo),
         (result, failure) -> new ProviderAnswered(id, result, failure));
   }
