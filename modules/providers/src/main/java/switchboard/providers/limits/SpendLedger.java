@@ -40,6 +40,9 @@ public final class SpendLedger {
     KeyEntry at(Instant now) {
       String today = dayOf(now);
       String thisMonth = monthOf(now);
+      if (today.equals(day) && thisMonth.equals(month)) {
+        return this;
+      }
       return new KeyEntry(
           calls, inputTokens, outputTokens, spendTotal,
           today, today.equals(day) ? spendDay : 0,
@@ -172,10 +175,28 @@ public final class SpendLedger {
   }
 
   private static String dayOf(Instant now) {
-    return LocalDate.ofInstant(now, ZoneOffset.UTC).toString();
+    return window(now).day();
   }
 
   private static String monthOf(Instant now) {
-    return YearMonth.from(now.atZone(ZoneOffset.UTC)).toString();
+    return window(now).month();
+  }
+
+  /** The UTC day {@code now} falls in and its month: every call asks, so the last one is kept. */
+  private record Window(long fromSecond, long toSecond, String day, String month) {}
+
+  private static volatile Window window = new Window(0, 0, "", "");
+
+  private static Window window(Instant now) {
+    Window w = window;
+    long second = now.getEpochSecond();
+    if (second >= w.fromSecond() && second < w.toSecond()) {
+      return w;
+    }
+    LocalDate date = LocalDate.ofInstant(now, ZoneOffset.UTC);
+    long from = date.toEpochDay() * 86_400L;
+    w = new Window(from, from + 86_400L, date.toString(), YearMonth.from(date).toString());
+    window = w;
+    return w;
   }
 }
