@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -245,7 +244,7 @@ final class AnthropicCodec {
   /** A whole answer as an Anthropic {@code message}. */
   static ObjectNode message(ProviderResult.Success success) {
     ObjectNode out = Json.MAPPER.createObjectNode();
-    out.put("id", "msg_" + UUID.randomUUID().toString().replace("-", ""));
+    out.put("id", OpenAiCodec.randomId("msg_"));
     out.put("type", "message");
     out.put("role", "assistant");
     out.put("model", success.model());
@@ -341,7 +340,7 @@ final class AnthropicCodec {
       started = true;
       ObjectNode event = Json.MAPPER.createObjectNode().put("type", "message_start");
       ObjectNode message = event.putObject("message");
-      message.put("id", "msg_" + UUID.randomUUID().toString().replace("-", ""));
+      message.put("id", OpenAiCodec.randomId("msg_"));
       message.put("type", "message").put("role", "assistant").put("model", model);
       message.putArray("content");
       message.putNull("stop_reason").putNull("stop_sequence");

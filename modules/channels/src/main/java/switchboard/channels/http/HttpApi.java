@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.delete;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
@@ -42,6 +43,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -54,6 +56,7 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.model.StatusCode;
@@ -192,29 +195,42 @@ final class HttpApi {
   }
 
   private Route endpoints() {
+    // each directive runs its inner supplier on every request it lets through, so every inner
+    // route that does not depend on the request is built here, once, and handed back by once(...)
+    Route completions = message((body, request) -> chatCompletion(body, idempotencyKey(request)));
+    Route anthropic = message((body, request) -> anthropicMessages(body));
+    Route v1 = concat(
+        path("messages", once(mapResponse(AnthropicCodec::errorShaped,
+            once(handleRejections(rejectionHandler(), once(authorized(post(once(anthropic))))))))),
+        authorized(concat(
+            path(segment("chat").slash("completions"), once(post(once(completions)))),
+            path("models", () -> get(() -> completeWithFuture(models(Optional.empty())))),
+            path(segment("models").slash(segment()), id -> get(() -> completeWithFuture(models(Optional.of(id))))))));
+    Route api = authorized(concat(
+        path("status", () -> get(() -> completeWithFuture(status()))),
+        path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
+        path("history", () -> get(() -> json(StatusCodes.OK, HistoryJson.of(providerHistory, metrics.history())))),
+        path(segment("conversations").slash(segment()), id -> concat(
+            get(() -> completeWithFuture(conversationHistory(id))),
+            delete(() -> completeWithFuture(clearConversation(id))))),
+        path(segment("conversations").slash(segment()).slash("messages"),
+            id -> post(() -> message((body, request) -> conversationMessage(id, body, idempotencyKey(request)))))));
     return concat(
         path("health", () -> get(this::health)),
         path("metrics", () -> get(this::metricsText)),
         pathEndOrSingleSlash(() -> get(() -> complete(HttpEntities.create(HTML, indexPage)))),
-        pathPrefix("v1", () -> concat(
-            path("messages", () -> mapResponse(AnthropicCodec::errorShaped,
-                () -> handleRejections(rejectionHandler(), () -> authorized(() ->
-                    post(() -> message(this::anthropicMessages)))))),
-            authorized(() -> concat(
-                path(segment("chat").slash("completions"), () -> post(() -> optionalHeaderValueByName(IDEMPOTENCY_HEADER,
-                    key -> message(body -> chatCompletion(body, key))))),
-                path("models", () -> get(() -> completeWithFuture(models(Optional.empty())))),
-                path(segment("models").slash(segment()), id -> get(() -> completeWithFuture(models(Optional.of(id))))))))),
-        pathPrefix("api", () -> authorized(() -> concat(
-            path("status", () -> get(() -> completeWithFuture(status()))),
-            path(segment("providers").slash(segment()).slash("reset"), name -> post(() -> reset(name))),
-            path("history", () -> get(() -> json(StatusCodes.OK, HistoryJson.of(providerHistory, metrics.history())))),
-            path(segment("conversations").slash(segment()), id -> concat(
-                get(() -> completeWithFuture(conversationHistory(id))),
-                delete(() -> completeWithFuture(clearConversation(id))))),
-            path(segment("conversations").slash(segment()).slash("messages"),
-                id -> post(() -> optionalHeaderValueByName(IDEMPOTENCY_HEADER,
-                    key -> message(body -> conversationMessage(id, body, key)))))))));
+        pathPrefix("v1", once(v1)),
+        pathPrefix("api", once(api)));
+  }
+
+  /** A directive's inner route that is the same for every request. */
+  private static Supplier<Route> once(Route route) {
+    return () -> route;
+  }
+
+  /** The caller's {@value #IDEMPOTENCY_HEADER}, if it sent one. */
+  private static Optional<String> idempotencyKey(HttpRequest request) {
+    return request.getHeader(IDEMPOTENCY_HEADER).map(HttpHeader::value);
   }
 
   /**
@@ -232,19 +248,21 @@ final class HttpApi {
    * A message endpoint: reads the body up to the size limit, hands it to {@code handler}, and counts
    * the answer in the metrics, whatever it is.
    */
-  private Route message(Function<byte[], CompletionStage<Reply>> handler) {
-    return withSizeLimit(config.maxBodySize(), () -> extractRequestEntity(entity -> {
+  private Route message(BiFunction<byte[], HttpRequest, CompletionStage<Reply>> handler) {
+    Route read = extractRequest(request -> {
       long start = System.nanoTime();
       CompletionStage<Reply> reply =
-          readBody(entity)
-              .thenCompose(handler)
+          readBody(request.entity())
+              .thenCompose(body -> handler.apply(body, request))
               .exceptionally(this::failureReply);
       return completeWithFuture(reply.thenApply(r -> {
         metrics.request(r.outcome(), start);
         return r.response();
       }));
-    }));
+    });
+    return withSizeLimit(config.maxBodySize(), () -> read);
   }
+
 
   /**
    * The whole body, or a failure: {@link EntityStreamSizeException} when it is larger than the limit
@@ -450,10 +468,11 @@ final class HttpApi {
   }
 
   private static Reply completion(RouteResult.Answered answered) {
-    return reply(
-        StatusCodes.OK,
-        OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()),
-        providerHeader(answered.provider()));
+    HttpResponse response = HttpResponse.create()
+        .addHeaders(providerHeader(answered.provider()))
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
+            ByteString.fromArrayUnsafe(OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()))));
+    return new Reply(response, "ok");
   }
 
   /**
@@ -788,13 +807,13 @@ final class HttpApi {
   // ---- auth, rejections, exceptions ----
 
   /** {@code inner} when no token is configured or the bearer matches it (constant-time), else 401. */
-  private Route authorized(Supplier<Route> inner) {
+  private Route authorized(Route inner) {
     if (token.isEmpty()) {
-      return inner.get();
+      return inner;
     }
     return optionalHeaderValueByName("Authorization", header -> optionalHeaderValueByName("x-api-key", apiKey -> {
       if (header.map(this::bearerMatches).orElse(false) || apiKey.map(this::tokenMatches).orElse(false)) {
-        return inner.get();
+        return inner;
       }
       metrics.count("unauthorized");
       String message = header.isEmpty()
@@ -873,7 +892,7 @@ final class HttpApi {
     return HttpResponse.create()
         .withStatus(status)
         .addHeaders(headers)
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, OpenAiCodec.bytes(body)));
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ByteString.fromArrayUnsafe(OpenAiCodec.bytes(body))));
   }
 
   private static List<HttpHeader> providerHeader(String provider) {

@@ -1,18 +1,21 @@
 package switchboard.channels.http;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import switchboard.providers.ChatMessage;
 import switchboard.providers.ChatRequest;
 import switchboard.providers.ProviderResult;
@@ -120,38 +123,77 @@ final class OpenAiCodec {
     return Optional.of(key.asText());
   }
 
-  /** An OpenAI {@code chat.completion} object for {@code success}. */
-  static ObjectNode completion(ProviderResult.Success success, long createdEpochSeconds) {
-    ObjectNode out = JSON.createObjectNode();
-    out.put("id", "chatcmpl-" + UUID.randomUUID().toString().replace("-", ""));
-    out.put("object", "chat.completion");
-    out.put("created", createdEpochSeconds);
-    out.put("model", success.model());
-    ObjectNode choice = out.putArray("choices").addObject();
-    choice.put("index", 0);
-    ObjectNode message = choice.putObject("message");
-    message.put("role", "assistant");
-    if (success.text().isEmpty() && !success.toolCalls().isEmpty()) {
-      message.putNull("content");
-    } else {
-      message.put("content", success.text());
+  /**
+   * An OpenAI {@code chat.completion} object for {@code success}, written straight to bytes: this
+   * is every answer, and a tree built only to be written costs more than the writing.
+   */
+  static byte[] completion(ProviderResult.Success success, long createdEpochSeconds) {
+    ByteArrayBuilder bytes = new ByteArrayBuilder(512);
+    try (JsonGenerator out = JSON.getFactory().createGenerator(bytes)) {
+      out.writeStartObject();
+      out.writeStringField("id", randomId("chatcmpl-"));
+      out.writeStringField("object", "chat.completion");
+      out.writeNumberField("created", createdEpochSeconds);
+      out.writeStringField("model", success.model());
+      out.writeArrayFieldStart("choices");
+      out.writeStartObject();
+      out.writeNumberField("index", 0);
+      out.writeObjectFieldStart("message");
+      out.writeStringField("role", "assistant");
+      if (success.text().isEmpty() && !success.toolCalls().isEmpty()) {
+        out.writeNullField("content");
+      } else {
+        out.writeStringField("content", success.text());
+      }
+      if (!success.toolCalls().isEmpty()) {
+        out.writeArrayFieldStart("tool_calls");
+        for (ToolCall call : success.toolCalls()) {
+          out.writeStartObject();
+          out.writeStringField("id", call.id());
+          out.writeStringField("type", "function");
+          out.writeObjectFieldStart("function");
+          out.writeStringField("name", call.name());
+          out.writeStringField("arguments", call.arguments());
+          out.writeEndObject();
+          out.writeEndObject();
+        }
+        out.writeEndArray();
+      }
+      out.writeNullField("refusal");
+      out.writeEndObject();
+      out.writeNullField("logprobs");
+      out.writeStringField("finish_reason", success.finishReason());
+      out.writeEndObject();
+      out.writeEndArray();
+      out.writeObjectFieldStart("usage");
+      out.writeNumberField("prompt_tokens", success.usage().inputTokens());
+      out.writeNumberField("completion_tokens", success.usage().outputTokens());
+      out.writeNumberField("total_tokens", success.usage().total());
+      out.writeEndObject();
+      out.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException("a completion could not be written", e);
     }
-    if (!success.toolCalls().isEmpty()) {
-      ArrayNode calls = message.putArray("tool_calls");
-      for (ToolCall call : success.toolCalls()) {
-        ObjectNode c = calls.addObject();
-        c.put("id", call.id()).put("type", "function");
-        c.putObject("function").put("name", call.name()).put("arguments", call.arguments());
+    return bytes.toByteArray();
+  }
+
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+  /**
+   * {@code prefix} and 32 random hex digits, for the ids of answers: unique enough to tell answers
+   * apart, and not a secret, so {@link ThreadLocalRandom} rather than {@code UUID.randomUUID()}'s
+   * shared {@code SecureRandom}.
+   */
+  static String randomId(String prefix) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    char[] digits = new char[32];
+    for (int half = 0; half < 2; half++) {
+      long bits = random.nextLong();
+      for (int i = 0; i < 16; i++) {
+        digits[half * 16 + i] = HEX[(int) (bits >>> (60 - 4 * i)) & 15];
       }
     }
-    message.putNull("refusal");
-    choice.putNull("logprobs");
-    choice.put("finish_reason", success.finishReason());
-    ObjectNode usage = out.putObject("usage");
-    usage.put("prompt_tokens", success.usage().inputTokens());
-    usage.put("completion_tokens", success.usage().outputTokens());
-    usage.put("total_tokens", success.usage().total());
-    return out;
+    return prefix + new String(digits);
   }
 
   /** The one error shape of the API; {@code provider} is left out when empty. */

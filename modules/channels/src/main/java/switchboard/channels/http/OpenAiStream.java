@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
@@ -50,7 +49,7 @@ final class OpenAiStream {
 
   /** One stream's state: its id, whether the role went out, the usage so far. */
   private static final class Encoder {
-    private final String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+    private final String id = OpenAiCodec.randomId("chatcmpl-");
     private final long created = Instant.now().getEpochSecond();
     private final String model;
     private final String provider;

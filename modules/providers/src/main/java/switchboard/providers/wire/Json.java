@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /** The providers' one JSON mapper and the few helpers every wire format needs. */
@@ -20,7 +19,7 @@ public final class Json {
       return Optional.empty();
     }
     try {
-      return Optional.ofNullable(MAPPER.readTree(body.getBytes(StandardCharsets.UTF_8)));
+      return Optional.ofNullable(MAPPER.readTree(body));
     } catch (IOException e) {
       return Optional.empty();
     }
