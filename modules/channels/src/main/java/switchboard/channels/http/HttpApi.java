@@ -263,7 +263,6 @@ final class HttpApi {
     return withSizeLimit(config.maxBodySize(), () -> read);
   }
 
-
   /**
    * The whole body, or a failure: {@link EntityStreamSizeException} when it is larger than the limit
    * (declared or chunked); any other read failure (a client too slow to send its body, a broken
@@ -468,11 +467,9 @@ final class HttpApi {
   }
 
   private static Reply completion(RouteResult.Answered answered) {
-    HttpResponse response = HttpResponse.create()
-        .addHeaders(providerHeader(answered.provider()))
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
-            ByteString.fromArrayUnsafe(OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()))));
-    return new Reply(response, "ok");
+    return new Reply(jsonResponse(StatusCodes.OK,
+        OpenAiCodec.completion(answered.success(), Instant.now().getEpochSecond()),
+        providerHeader(answered.provider())), "ok");
   }
 
   /**
@@ -889,10 +886,15 @@ final class HttpApi {
   }
 
   private static HttpResponse jsonResponse(StatusCode status, ObjectNode body, List<HttpHeader> headers) {
+    return jsonResponse(status, OpenAiCodec.bytes(body), headers);
+  }
+
+  /** {@code body} is the response's own from here on: the entity takes it without a copy. */
+  private static HttpResponse jsonResponse(StatusCode status, byte[] body, List<HttpHeader> headers) {
     return HttpResponse.create()
         .withStatus(status)
         .addHeaders(headers)
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ByteString.fromArrayUnsafe(OpenAiCodec.bytes(body))));
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ByteString.fromArrayUnsafe(body)));
   }
 
   private static List<HttpHeader> providerHeader(String provider) {
