@@ -268,9 +268,18 @@ public final class ConversationActor
   private final ActorRef<RouterActor.Command> router;
   private final ConversationSettings settings;
   private final ActorRef<ToOwner> owner;
-  private final Deque<Pending> queue = new ArrayDeque<>();
-  /** Repeats of an idempotent message still being answered, by key: they get its answer too. */
-  private final Map<String, List<ActorRef<RouteResult>>> waiters = new HashMap<>();
+  /** Sized for the usual one message at a time (it grows when messages queue up). */
+  private final Deque<Pending> queue = new ArrayDeque<>(1);
+  /** Repeats of an idempotent message still being answered, by key: they get its answer too (made when first needed). */
+  private Map<String, List<ActorRef<RouteResult>>> waiters;
+  /**
+   * When this conversation last became idle ({@link System#nanoTime}), and whether the idle timer
+   * is running. The timer is not restarted per message: it fires, and is started again for the rest
+   * of {@code idle-timeout} when there was news meanwhile. A restart per message would leave a
+   * cancelled task in the scheduler per message (docs/benchmark.md).
+   */
+  private long idleSince;
+  private boolean idleTimerRunning;
   private Message inFlight;
   /** The in-flight message's turn is being written: a failure now is the store's. */
   private boolean storing;
@@ -343,7 +352,7 @@ public final class ConversationActor
     this.router = router;
     this.settings = settings;
     this.owner = owner;
-    timers.startSingleTimer(IdleTimeout.INSTANCE, settings.idleTimeout());
+    becameIdle();
   }
 
   @Override
@@ -453,7 +462,7 @@ public final class ConversationActor
     } else if (remembered.isPresent()) {
       message.replyTo().tell(remembered.get().answer());
     } else {
-      waiters.computeIfAbsent(idempotency.key(), k -> new ArrayList<>()).add(message.replyTo());
+      waitFor(idempotency.key(), message.replyTo());
     }
     return true;
   }
@@ -472,7 +481,7 @@ public final class ConversationActor
     boolean pending = pendingMessages()
         .anyMatch(m -> m.delivery().map(d -> d.id().equals(delivery.id())).orElse(false));
     if (pending) {
-      waiters.computeIfAbsent(DELIVERY + delivery.id(), k -> new ArrayList<>()).add(message.replyTo());
+      waitFor(DELIVERY + delivery.id(), message.replyTo());
     }
     return pending;
   }
@@ -493,15 +502,26 @@ public final class ConversationActor
         .map(Message.class::cast);
   }
 
+  private void waitFor(String key, ActorRef<RouteResult> repeat) {
+    if (waiters == null) {
+      waiters = new HashMap<>();
+    }
+    waiters.computeIfAbsent(key, k -> new ArrayList<>()).add(repeat);
+  }
+
   /** Tells {@code result} to the message's caller and to every repeat that waited for it. */
   private void answer(Message message, RouteResult result) {
     message.replyTo().tell(result);
-    message.idempotency().map(i -> waiters.remove(i.key())).ifPresent(list -> list.forEach(w -> w.tell(result)));
-    message.delivery().map(d -> waiters.remove(DELIVERY + d.id())).ifPresent(list -> list.forEach(w -> w.tell(result)));
+    if (waiters != null) {
+      message.idempotency().map(i -> waiters.remove(i.key())).ifPresent(list -> list.forEach(w -> w.tell(result)));
+      message.delivery().map(d -> waiters.remove(DELIVERY + d.id())).ifPresent(list -> list.forEach(w -> w.tell(result)));
+      if (waiters.isEmpty()) {
+        waiters = null;
+      }
+    }
   }
 
   private ReplyEffect<Event, History> enqueue(History history, Command command) {
-    timers.cancel(IdleTimeout.INSTANCE);
     Duration within = settings.requestTimeout();
     if (command instanceof Message m && m.delivery().isPresent()) {
       Duration remaining = Duration.ofMillis(Math.max(0, m.delivery().get().remainingMillis()));
@@ -543,11 +563,31 @@ public final class ConversationActor
   }
 
   private ReplyEffect<Event, History> onIdleTimeout(History history, IdleTimeout timeout) {
-    if (isIdle()) {
-      context.getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
-      owner.tell(new Idle(conversationId, context.getSelf()));
+    idleTimerRunning = false;
+    if (!isIdle()) {
+      return Effect().noReply(); // started again when the queue is done
     }
+    long left = settings.idleTimeout().toNanos() - (System.nanoTime() - idleSince);
+    if (left > 0) {
+      startIdleTimer(Duration.ofNanos(left));
+      return Effect().noReply();
+    }
+    context.getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
+    owner.tell(new Idle(conversationId, context.getSelf()));
     return Effect().noReply();
+  }
+
+  /** Nothing is pending from now: the idle time counts from here. */
+  private void becameIdle() {
+    idleSince = System.nanoTime();
+    if (!idleTimerRunning) {
+      startIdleTimer(settings.idleTimeout());
+    }
+  }
+
+  private void startIdleTimer(Duration after) {
+    idleTimerRunning = true;
+    timers.startSingleTimer(IdleTimeout.INSTANCE, after);
   }
 
   private ReplyEffect<Event, History> onStop(History history, Stop stop) {
@@ -583,7 +623,7 @@ public final class ConversationActor
     if (stopRequested) {
       return Effect().stop().thenNoReply();
     }
-    timers.startSingleTimer(IdleTimeout.INSTANCE, settings.idleTimeout());
+    becameIdle();
     return Effect().noReply();
   }
 

@@ -251,6 +251,29 @@ class ConversationsActorTest {
   }
 
   @Test
+  void theIdleTimeCountsFromTheLastAnswerNotFromTheFirstMessage() {
+    StubRouter router = new StubRouter(kit);
+    ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(400), Optional.empty(), Duration.ofSeconds(30));
+    TestProbe<ConversationActor.ToOwner> owner = kit.createTestProbe();
+    TestProbe<RouteResult> probe = kit.createTestProbe();
+    ActorRef<ConversationActor.Command> conversation =
+        kit.spawn(ConversationActor.create("http:busy", router.ref, quick, owner.getRef()));
+    owner.expectMessageClass(ConversationActor.Ready.class, WAIT);
+
+    long lastAnswer = 0;
+    for (int i = 1; i <= 4; i++) {
+      owner.expectNoMessage(Duration.ofMillis(250)); // 1 s in all: past the idle-timeout, but never 400 ms idle
+      conversation.tell(new ConversationActor.Message("turn " + i, probe.getRef()));
+      assertInstanceOf(RouteResult.Answered.class, probe.expectMessageClass(RouteResult.class, WAIT));
+      lastAnswer = System.nanoTime();
+    }
+
+    assertEquals(new ConversationActor.Idle("http:busy", conversation), owner.expectMessageClass(ConversationActor.Idle.class, WAIT));
+    long idleFor = System.nanoTime() - lastAnswer;
+    assertTrue(idleFor >= Duration.ofMillis(400).toNanos(), "idle after only " + idleFor / 1_000_000 + " ms");
+  }
+
+  @Test
   void anIdleConversationFinishesWhatArrivedBeforeItsStop() {
     StubRouter router = new StubRouter(kit);
     ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(200), Optional.empty(), Duration.ofSeconds(30));

@@ -184,13 +184,17 @@ public final class StoreBenchCommand implements Callable<Integer> {
     return sorted[Math.max(0, index)] / 1e6;
   }
 
-  /** A router that answers every message at once, so only the conversation and the store are measured. */
+  /**
+   * A router that answers every message at once, so only the conversation and the store are measured.
+   * Each answer is its own string, as one read from a provider's response is (one shared constant
+   * would make the history's answers look free).
+   */
   private static Behavior<RouterActor.Command> instantRouter() {
     return Behaviors.receive(RouterActor.Command.class)
         .onMessage(RouterActor.Route.class, route -> {
+          String answer = "answer " + route.request().messages().size() + ": of a usual length, a sentence or two";
           route.replyTo().tell(new RouteResult.Answered(
-              new ProviderResult.Success("bench", "bench#1", "bench-model", "an answer of a usual length, a sentence or two",
-                  Usage.NONE, 1), List.of()));
+              new ProviderResult.Success("bench", "bench#1", "bench-model", answer, Usage.NONE, 1), List.of()));
           return Behaviors.same();
         })
         .build();
