@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.NotUsed;
@@ -91,30 +90,40 @@ final class StreamRelay {
         "stream broke off: " + (message.length() > 160 ? message.substring(0, 157) + "..." : message));
   }
 
-  /** Waits for the first piece with content (or the failure that comes instead). */
+  /**
+   * Waits for the first piece with content (or the failure that comes instead). The pieces before
+   * it (a role-only chunk, Anthropic's {@code message_start}) come with it as one element, so one
+   * stream is run for the wait, not one per piece before the content: each run is one more stream
+   * actor, and every later piece would cross each of them (docs/benchmark.md).
+   */
   static CompletionStage<Opening> open(Source<StreamDelta, NotUsed> deltas, Map<String, String> headers, Materializer mat) {
-    return step(deltas, new ArrayList<>(), headers, mat);
-  }
-
-  private static CompletionStage<Opening> step(
-      Source<StreamDelta, NotUsed> deltas, List<StreamDelta> seen, Map<String, String> headers, Materializer mat) {
-    return Stages.inline(deltas.prefixAndTail(1).runWith(Sink.head(), mat)).thenCompose(pair -> {
-      List<StreamDelta> first = pair.first();
-      Source<StreamDelta, NotUsed> tail = pair.second();
-      if (first.isEmpty()) {
-        return CompletableFuture.completedFuture(new FailedEarly(
-            new StreamDelta.Failed(OutcomeKind.UNAVAILABLE, "stream ended with no answer"), usage(seen), headers));
+    Source<List<StreamDelta>, NotUsed> grouped = deltas.statefulMapConcat(() -> {
+      List<List<StreamDelta>> opening = new ArrayList<>(1);
+      opening.add(new ArrayList<>());
+      return delta -> {
+        if (opening.isEmpty()) {
+          return List.of(List.of(delta));
+        }
+        List<StreamDelta> head = opening.get(0);
+        head.add(delta);
+        if (!delta.content() && !delta.terminal()) {
+          return List.of();
+        }
+        opening.clear();
+        return List.of(head);
+      };
+    });
+    return Stages.inline(grouped.prefixAndTail(1).runWith(Sink.head(), mat)).thenApply(pair -> {
+      Source<List<StreamDelta>, NotUsed> rest = pair.second();
+      List<StreamDelta> head = pair.first().isEmpty() ? List.of() : pair.first().get(0);
+      StreamDelta last = head.isEmpty() ? null : head.get(head.size() - 1);
+      if (last != null && last.content()) {
+        return new Opened(List.copyOf(head), rest.mapConcat(pieces -> pieces), headers, System.nanoTime());
       }
-      StreamDelta delta = first.get(0);
-      if (delta instanceof StreamDelta.Failed failed) {
-        tail.runWith(Sink.cancelled(), mat);
-        return CompletableFuture.completedFuture(new FailedEarly(failed, usage(seen), headers));
-      }
-      seen.add(delta);
-      if (delta.content()) {
-        return CompletableFuture.completedFuture(new Opened(List.copyOf(seen), tail, headers, System.nanoTime()));
-      }
-      return step(tail, seen, headers, mat);
+      rest.runWith(Sink.cancelled(), mat);
+      StreamDelta.Failed failure = last instanceof StreamDelta.Failed failed ? failed
+          : new StreamDelta.Failed(OutcomeKind.UNAVAILABLE, "stream ended with no answer");
+      return new FailedEarly(failure, usage(head), headers);
     });
   }
 
