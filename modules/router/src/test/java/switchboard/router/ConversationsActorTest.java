@@ -250,19 +250,25 @@ class ConversationsActorTest {
     assertEquals(2, primary.calls.get());
   }
 
+  /** A conversation owned by {@code owner} (no {@link ConversationsActor}), idle after {@code idleTimeout}. */
+  private static ActorRef<ConversationActor.Command> ownedBy(
+      TestProbe<ConversationActor.ToOwner> owner, String id, Duration idleTimeout) {
+    ConversationSettings quick = ConversationSettings.of(20, idleTimeout, Optional.empty(), Duration.ofSeconds(30));
+    ActorRef<ConversationActor.Command> conversation =
+        kit.spawn(ConversationActor.create(id, new StubRouter(kit).ref, quick, owner.getRef()));
+    assertEquals(new ConversationActor.Ready(id, conversation), owner.expectMessageClass(ConversationActor.Ready.class, WAIT));
+    return conversation;
+  }
+
   @Test
   void theIdleTimeCountsFromTheLastAnswerNotFromTheFirstMessage() {
-    StubRouter router = new StubRouter(kit);
-    ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(400), Optional.empty(), Duration.ofSeconds(30));
     TestProbe<ConversationActor.ToOwner> owner = kit.createTestProbe();
     TestProbe<RouteResult> probe = kit.createTestProbe();
-    ActorRef<ConversationActor.Command> conversation =
-        kit.spawn(ConversationActor.create("http:busy", router.ref, quick, owner.getRef()));
-    owner.expectMessageClass(ConversationActor.Ready.class, WAIT);
+    ActorRef<ConversationActor.Command> conversation = ownedBy(owner, "http:busy", Duration.ofSeconds(1));
 
     long lastAnswer = 0;
     for (int i = 1; i <= 4; i++) {
-      owner.expectNoMessage(Duration.ofMillis(250)); // 1 s in all: past the idle-timeout, but never 400 ms idle
+      owner.expectNoMessage(Duration.ofMillis(300)); // 1.2 s in all: past the idle-timeout, but never 1 s idle
       conversation.tell(new ConversationActor.Message("turn " + i, probe.getRef()));
       assertInstanceOf(RouteResult.Answered.class, probe.expectMessageClass(RouteResult.class, WAIT));
       lastAnswer = System.nanoTime();
@@ -270,19 +276,15 @@ class ConversationsActorTest {
 
     assertEquals(new ConversationActor.Idle("http:busy", conversation), owner.expectMessageClass(ConversationActor.Idle.class, WAIT));
     long idleFor = System.nanoTime() - lastAnswer;
-    assertTrue(idleFor >= Duration.ofMillis(400).toNanos(), "idle after only " + idleFor / 1_000_000 + " ms");
+    assertTrue(idleFor >= Duration.ofSeconds(1).toNanos(), "idle after only " + idleFor / 1_000_000 + " ms");
   }
 
   @Test
   void anIdleConversationFinishesWhatArrivedBeforeItsStop() {
-    StubRouter router = new StubRouter(kit);
-    ConversationSettings quick = ConversationSettings.of(20, Duration.ofMillis(200), Optional.empty(), Duration.ofSeconds(30));
     TestProbe<ConversationActor.ToOwner> owner = kit.createTestProbe();
     TestProbe<RouteResult> probe = kit.createTestProbe();
-    ActorRef<ConversationActor.Command> conversation =
-        kit.spawn(ConversationActor.create("http:edge", router.ref, quick, owner.getRef()));
+    ActorRef<ConversationActor.Command> conversation = ownedBy(owner, "http:edge", Duration.ofMillis(200));
 
-    assertEquals(new ConversationActor.Ready("http:edge", conversation), owner.expectMessageClass(ConversationActor.Ready.class, WAIT));
     ConversationActor.Idle idle = owner.expectMessageClass(ConversationActor.Idle.class, WAIT);
     assertEquals(new ConversationActor.Idle("http:edge", conversation), idle);
     conversation.tell(new ConversationActor.Message("slow edge", probe.getRef()));
