@@ -247,6 +247,22 @@ class ChaosChecksTest {
   }
 
   @Test
+  void aCallTheFakeRecordedJustAfterASigkillIsTheKilledGatewaysCall() {
+    started(0, 1);
+    call("flaky", 1, "m1", 100, Fault.OVERLOADED);
+    history.process(new ProcessEvent(at(800), 1, ProcessChange.KILLED, 0));
+    call("metered", 1, "m1", 801, Fault.OK, true, 0.01);
+    started(5000, 2);
+    call("flaky", 2, "m1", 5500, Fault.OK);
+    assertTrue(row("calls beyond a bound", evidence()).ok());
+
+    call("steady", 1, "m1", 5600, Fault.OK);
+    Row row = row("calls beyond a bound", evidence());
+    assertFalse(row.ok());
+    assertTrue(row.detail().contains("m1: called steady#1 after flaky#2 had answered it"), row.detail());
+  }
+
+  @Test
   void aCallWhileTheGatewaySaidTheKeyWasOpenIsCaughtUnlessResetOrTooSoon() {
     started(0, 1);
     Map<String, BreakerView> open = Map.of("flaky", new BreakerView("closed", Optional.empty()),
