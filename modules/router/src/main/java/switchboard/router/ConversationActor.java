@@ -273,13 +273,12 @@ public final class ConversationActor
   /** Repeats of an idempotent message still being answered, by key: they get its answer too (made when first needed). */
   private Map<String, List<ActorRef<RouteResult>>> waiters;
   /**
-   * When this conversation last became idle ({@link System#nanoTime}), and whether the idle timer
-   * is running. The timer is not restarted per message: it fires, and is started again for the rest
-   * of {@code idle-timeout} when there was news meanwhile. A restart per message would leave a
-   * cancelled task in the scheduler per message (docs/benchmark.md).
+   * When this conversation last became idle ({@link System#nanoTime}). The idle timer is not
+   * restarted per message: it fires, and is started again for the rest of {@code idle-timeout} when
+   * there was news meanwhile. A restart per message would leave a cancelled task in the scheduler
+   * per message (docs/benchmark.md).
    */
   private long idleSince;
-  private boolean idleTimerRunning;
   private Message inFlight;
   /** The in-flight message's turn is being written: a failure now is the store's. */
   private boolean storing;
@@ -563,13 +562,12 @@ public final class ConversationActor
   }
 
   private ReplyEffect<Event, History> onIdleTimeout(History history, IdleTimeout timeout) {
-    idleTimerRunning = false;
     if (!isIdle()) {
       return Effect().noReply(); // started again when the queue is done
     }
     long left = settings.idleTimeout().toNanos() - (System.nanoTime() - idleSince);
     if (left > 0) {
-      startIdleTimer(Duration.ofNanos(left));
+      timers.startSingleTimer(IdleTimeout.INSTANCE, Duration.ofNanos(left));
       return Effect().noReply();
     }
     context.getLog().debug("conversation {} idle for {}, stopping", conversationId, settings.idleTimeout());
@@ -580,14 +578,9 @@ public final class ConversationActor
   /** Nothing is pending from now: the idle time counts from here. */
   private void becameIdle() {
     idleSince = System.nanoTime();
-    if (!idleTimerRunning) {
-      startIdleTimer(settings.idleTimeout());
+    if (!timers.isTimerActive(IdleTimeout.INSTANCE)) {
+      timers.startSingleTimer(IdleTimeout.INSTANCE, settings.idleTimeout());
     }
-  }
-
-  private void startIdleTimer(Duration after) {
-    idleTimerRunning = true;
-    timers.startSingleTimer(IdleTimeout.INSTANCE, after);
   }
 
   private ReplyEffect<Event, History> onStop(History history, Stop stop) {
