@@ -97,22 +97,7 @@ final class StreamRelay {
    * actor, and every later piece would cross each of them (docs/benchmark.md).
    */
   static CompletionStage<Opening> open(Source<StreamDelta, NotUsed> deltas, Map<String, String> headers, Materializer mat) {
-    Source<List<StreamDelta>, NotUsed> grouped = deltas.statefulMapConcat(() -> {
-      List<List<StreamDelta>> opening = new ArrayList<>(1);
-      opening.add(new ArrayList<>());
-      return delta -> {
-        if (opening.isEmpty()) {
-          return List.of(List.of(delta));
-        }
-        List<StreamDelta> head = opening.get(0);
-        head.add(delta);
-        if (!delta.content() && !delta.terminal()) {
-          return List.of();
-        }
-        opening.clear();
-        return List.of(head);
-      };
-    });
+    Source<List<StreamDelta>, NotUsed> grouped = deltas.statefulMapConcat(() -> new HeadFirst()::group);
     return Stages.inline(grouped.prefixAndTail(1).runWith(Sink.head(), mat)).thenApply(pair -> {
       Source<List<StreamDelta>, NotUsed> rest = pair.second();
       List<StreamDelta> head = pair.first().isEmpty() ? List.of() : pair.first().get(0);
@@ -125,6 +110,25 @@ final class StreamRelay {
           : new StreamDelta.Failed(OutcomeKind.UNAVAILABLE, "stream ended with no answer");
       return new FailedEarly(failure, usage(head), headers);
     });
+  }
+
+  /** One stream's pieces as lists: those up to the first with content (or the end) as one, then one each. */
+  private static final class HeadFirst {
+    /** The pieces so far before the first with content; null once that one has come. */
+    private List<StreamDelta> head = new ArrayList<>();
+
+    List<List<StreamDelta>> group(StreamDelta delta) {
+      if (head == null) {
+        return List.of(List.of(delta));
+      }
+      head.add(delta);
+      if (!delta.content() && !delta.terminal()) {
+        return List.of();
+      }
+      List<StreamDelta> out = head;
+      head = null;
+      return List.of(out);
+    }
   }
 
   /** The usage the pieces report, the latest known value of each count. */
